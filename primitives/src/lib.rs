@@ -1,0 +1,36 @@
+//! RustChain primitives: the types and canonical encodings every other crate shares.
+//!
+//! Nothing here does I/O or async. Everything that crosses a trust boundary (gossip, RPC, files)
+//! is decoded through [`codec::decode`], which enforces a size limit and rejects trailing bytes.
+//!
+//! Domain separation: every hashed or signed message kind has its own BIP-340-style tag
+//! ([`hash::Tag`]), and every signed payload commits to the [`ChainId`].
+
+pub mod account;
+pub mod address;
+pub mod amount;
+pub mod attestation;
+pub mod block;
+pub mod chain;
+pub mod codec;
+pub mod hash;
+pub mod hd;
+pub mod keys;
+pub mod merkle;
+pub mod receipt;
+pub mod transaction;
+
+pub use account::Account;
+pub use address::{Address, AddressError};
+pub use amount::{Amount, AmountError};
+pub use attestation::Attestation;
+pub use block::{Block, BlockHeader};
+pub use chain::{ChainId, ChainIdError, NetworkKind};
+pub use codec::{decode, encode, DecodeError};
+pub use hash::{tagged_hash, Hash, Tag, TaggedHasher};
+pub use keys::{KeyError, KeyPair, PublicKey, Signature};
+pub use receipt::{Event, Receipt, TxStatus};
+pub use transaction::{Transaction, TxBody, TxPayload};
+
+/// Re-export of the one secp256k1 the project links (through `bitcoin`).
+pub use bitcoin::secp256k1;

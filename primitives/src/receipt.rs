@@ -1,0 +1,95 @@
+//! Transaction receipts: the outcome of executing one transaction.
+
+use std::fmt;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+
+use crate::address::Address;
+use crate::amount::Amount;
+use crate::codec;
+use crate::hash::{tagged_hash, Hash, Tag};
+
+/// Why an included transaction's payload failed. The fee is still paid and the nonce used.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum FailureReason {
+    /// The balance after the fee did not cover the payload.
+    InsufficientBalance {
+        /// what the payload needed
+        needed: Amount,
+        /// what the account had after paying the fee
+        available: Amount,
+    },
+    /// Crediting the recipient would overflow its balance.
+    BalanceOverflow,
+}
+
+impl fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailureReason::InsufficientBalance { needed, available } => {
+                write!(
+                    f,
+                    "insufficient balance: needed {needed}, available {available}"
+                )
+            }
+            FailureReason::BalanceOverflow => f.write_str("recipient balance would overflow"),
+        }
+    }
+}
+
+/// Outcome of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum TxStatus {
+    /// The payload was applied.
+    Success,
+    /// The payload was not applied (fee paid, nonce used).
+    Failed(FailureReason),
+}
+
+/// Something a transaction did, for indexers and wallets.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub enum Event {
+    /// Value moved between accounts.
+    Transfer {
+        /// sender
+        from: Address,
+        /// recipient
+        to: Address,
+        /// amount moved
+        amount: Amount,
+    },
+    /// A fee paid to the block proposer.
+    FeePaid {
+        /// who paid
+        payer: Address,
+        /// who received it
+        proposer: Address,
+        /// amount
+        amount: Amount,
+    },
+}
+
+/// The receipt of one transaction.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct Receipt {
+    /// The transaction id.
+    pub tx_hash: Hash,
+    /// Success or the reason for failure.
+    pub status: TxStatus,
+    /// Fee charged.
+    pub fee_paid: Amount,
+    /// Events in order.
+    pub events: Vec<Event>,
+}
+
+impl Receipt {
+    /// Hash committed in the receipts root.
+    pub fn hash(&self) -> Hash {
+        tagged_hash(Tag::Receipt, &codec::encode(self))
+    }
+
+    /// Did the payload apply?
+    pub fn is_success(&self) -> bool {
+        matches!(self.status, TxStatus::Success)
+    }
+}

@@ -1,0 +1,364 @@
+//! JSON shapes of the RustChain JSON-RPC API, shared by the server (`rustchain-rpc`) and its
+//! clients (the wallet, tests). No I/O and no server dependencies, so clients stay small.
+//!
+//! Field names are snake_case; amounts are integers in base units; hashes, keys, signatures and encoded transactions are
+//! 0x-prefixed hex; addresses are bech32m.
+
+use rustchain_primitives::receipt::FailureReason;
+use rustchain_primitives::{
+    Amount, BlockHeader, Event, Hash, NetworkKind, PublicKey, Receipt, Transaction, TxPayload,
+    TxStatus,
+};
+use serde::{Deserialize, Serialize};
+
+/// A block reference: a height, a 0x-hash, or `"latest"` / `"finalized"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum BlockId {
+    /// By height on the canonical chain.
+    Height(u64),
+    /// By hash, or a tag.
+    Text(String),
+}
+
+/// A block header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeaderJson {
+    /// Block hash.
+    pub hash: Hash,
+    /// Header version.
+    pub version: u32,
+    /// Height.
+    pub height: u64,
+    /// Slot.
+    pub slot: u64,
+    /// Slot start, ms since the Unix epoch.
+    pub timestamp_ms: u64,
+    /// Parent hash.
+    pub parent_hash: Hash,
+    /// Transactions root.
+    pub transactions_root: Hash,
+    /// Attestations root.
+    pub attestations_root: Hash,
+    /// State root.
+    pub state_root: Hash,
+    /// Receipts root.
+    pub receipts_root: Hash,
+    /// Proposer public key.
+    pub proposer: PublicKey,
+    /// Proposer signature.
+    pub signature: String,
+}
+
+impl From<&BlockHeader> for HeaderJson {
+    fn from(h: &BlockHeader) -> Self {
+        HeaderJson {
+            hash: h.hash(),
+            version: h.version,
+            height: h.height,
+            slot: h.slot,
+            timestamp_ms: h.timestamp_ms,
+            parent_hash: h.parent_hash,
+            transactions_root: h.transactions_root,
+            attestations_root: h.attestations_root,
+            state_root: h.state_root,
+            receipts_root: h.receipts_root,
+            proposer: h.proposer,
+            signature: h.signature.to_string(),
+        }
+    }
+}
+
+/// A height and hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockRef {
+    /// Height.
+    pub height: u64,
+    /// Hash.
+    pub hash: Hash,
+}
+
+/// `chain_getHead` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadJson {
+    /// The head.
+    pub head: BlockRef,
+    /// The head's slot.
+    pub head_slot: u64,
+    /// The latest finalized block.
+    pub finalized: BlockRef,
+}
+
+/// Where a transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TxState {
+    /// In the mempool.
+    Pending,
+    /// In a block that is not final yet.
+    Included,
+    /// In a finalized block.
+    Finalized,
+}
+
+/// A transaction payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PayloadJson {
+    /// A transfer.
+    Transfer {
+        /// recipient
+        to: String,
+        /// amount (base units)
+        amount: Amount,
+    },
+}
+
+/// A transaction.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxJson {
+    /// Transaction id.
+    pub hash: Hash,
+    /// Chain id.
+    pub chain_id: String,
+    /// Sender public key.
+    pub sender: PublicKey,
+    /// Sender address.
+    pub from: String,
+    /// Nonce.
+    pub nonce: u64,
+    /// Fee (base units).
+    pub fee: Amount,
+    /// Payload.
+    pub payload: PayloadJson,
+    /// Signature.
+    pub signature: String,
+    /// Pending, included or finalized.
+    pub state: TxState,
+    /// The block, once included.
+    pub block: Option<TxBlockJson>,
+}
+
+/// A transaction's place in a block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxBlockJson {
+    /// Block hash.
+    pub hash: Hash,
+    /// Block height.
+    pub height: u64,
+    /// Position in the block.
+    pub index: u32,
+}
+
+impl TxJson {
+    /// JSON for a transaction.
+    pub fn new(
+        tx: &Transaction,
+        kind: NetworkKind,
+        state: TxState,
+        block: Option<TxBlockJson>,
+    ) -> Self {
+        let payload = match &tx.body.payload {
+            TxPayload::Transfer { to, amount } => PayloadJson::Transfer {
+                to: to.encode(kind),
+                amount: *amount,
+            },
+        };
+        TxJson {
+            hash: tx.hash(),
+            chain_id: tx.body.chain_id.to_string(),
+            sender: tx.body.sender,
+            from: tx.body.sender_address().encode(kind),
+            nonce: tx.body.nonce,
+            fee: tx.body.fee,
+            payload,
+            signature: tx.signature.to_string(),
+            state,
+            block,
+        }
+    }
+}
+
+/// Transactions of a block: full objects or ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum BlockTransactions {
+    /// Full transactions.
+    Full(Vec<TxJson>),
+    /// Transaction ids.
+    Hashes(Vec<Hash>),
+}
+
+/// A block.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockJson {
+    /// The header.
+    pub header: HeaderJson,
+    /// Transactions (full or ids, as requested).
+    pub transactions: BlockTransactions,
+    /// Number of attestations (always 0 until RIP-200 lands).
+    pub attestation_count: usize,
+    /// Whether the block is finalized.
+    pub finalized: bool,
+}
+
+/// An event in a receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum EventJson {
+    /// Value moved.
+    Transfer {
+        /// sender
+        from: String,
+        /// recipient
+        to: String,
+        /// amount
+        amount: Amount,
+    },
+    /// Fee paid.
+    FeePaid {
+        /// payer
+        payer: String,
+        /// proposer credited
+        proposer: String,
+        /// amount
+        amount: Amount,
+    },
+}
+
+impl EventJson {
+    /// JSON for an event.
+    pub fn new(e: &Event, kind: NetworkKind) -> Self {
+        match e {
+            Event::Transfer { from, to, amount } => EventJson::Transfer {
+                from: from.encode(kind),
+                to: to.encode(kind),
+                amount: *amount,
+            },
+            Event::FeePaid {
+                payer,
+                proposer,
+                amount,
+            } => EventJson::FeePaid {
+                payer: payer.encode(kind),
+                proposer: proposer.encode(kind),
+                amount: *amount,
+            },
+        }
+    }
+}
+
+/// A receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiptJson {
+    /// Transaction id.
+    pub tx_hash: Hash,
+    /// Block hash.
+    pub block_hash: Hash,
+    /// Block height.
+    pub block_height: u64,
+    /// Position in the block.
+    pub index: u32,
+    /// `"success"` or `"failed"`.
+    pub status: String,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// Fee charged.
+    pub fee_paid: Amount,
+    /// Events.
+    pub events: Vec<EventJson>,
+    /// Whether the block is finalized.
+    pub finalized: bool,
+}
+
+impl ReceiptJson {
+    /// JSON for a receipt.
+    pub fn new(r: &Receipt, block: &TxBlockJson, finalized: bool, kind: NetworkKind) -> Self {
+        let (status, error) = match &r.status {
+            TxStatus::Success => ("success".to_string(), None),
+            TxStatus::Failed(reason) => ("failed".to_string(), Some(failure_text(reason))),
+        };
+        ReceiptJson {
+            tx_hash: r.tx_hash,
+            block_hash: block.hash,
+            block_height: block.height,
+            index: block.index,
+            status,
+            error,
+            fee_paid: r.fee_paid,
+            events: r.events.iter().map(|e| EventJson::new(e, kind)).collect(),
+            finalized,
+        }
+    }
+}
+
+fn failure_text(reason: &FailureReason) -> String {
+    reason.to_string()
+}
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountJson {
+    /// Address.
+    pub address: String,
+    /// Balance (base units).
+    pub balance: Amount,
+    /// Nonce the next included transaction must carry.
+    pub nonce: u64,
+    /// Nonce to use for a new transaction, counting this account's pending pool transactions
+    /// (only when reading at the head).
+    pub next_nonce: u64,
+    /// The block the account was read at.
+    pub at: BlockRef,
+}
+
+/// `system_info` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InfoJson {
+    /// Chain id.
+    pub chain_id: String,
+    /// `main`, `test` or `dev`.
+    pub network: String,
+    /// Address prefix on this chain.
+    pub address_prefix: String,
+    /// Genesis hash.
+    pub genesis_hash: Hash,
+    /// Node software version.
+    pub version: String,
+    /// `validator` or `full`.
+    pub role: String,
+    /// Slot duration (ms).
+    pub slot_duration_ms: u64,
+    /// Minimum transaction fee (base units).
+    pub min_fee: Amount,
+}
+
+/// `system_health` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HealthJson {
+    /// `ok`, or `stalled` when the head is older than a few slots.
+    pub status: String,
+    /// Head height.
+    pub head_height: u64,
+    /// Finalized height.
+    pub finalized_height: u64,
+    /// Milliseconds since the head's slot started.
+    pub head_age_ms: u64,
+    /// Whether the node is catching up with peers (always false on a single-node network).
+    pub syncing: bool,
+    /// Connected peers (0: networking is not implemented yet).
+    pub peers: usize,
+    /// Transactions in the mempool.
+    pub mempool_size: usize,
+}
+
+/// `tx_submit` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubmitJson {
+    /// Transaction id.
+    pub hash: Hash,
+    /// Whether it can be included in the next block (false: waiting for an earlier nonce).
+    pub ready: bool,
+    /// The pooled transaction it replaced, if any.
+    pub replaced: Option<Hash>,
+}

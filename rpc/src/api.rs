@@ -1,0 +1,71 @@
+//! The API traits, one per namespace. Method names are `namespace_method`.
+
+use jsonrpsee::core::{RpcResult, SubscriptionResult};
+use jsonrpsee::proc_macros::rpc;
+use rustchain_primitives::Hash;
+
+use crate::types::{
+    AccountJson, BlockId, BlockJson, HeadJson, HeaderJson, HealthJson, InfoJson, ReceiptJson,
+    SubmitJson, TxJson,
+};
+
+/// `system_*`: the node itself.
+#[rpc(server, namespace = "system")]
+pub trait SystemApi {
+    /// Chain id, genesis hash, software version and role.
+    #[method(name = "info")]
+    fn info(&self) -> RpcResult<InfoJson>;
+
+    /// Head and finalized heights, head age, sync status, peers, mempool size.
+    #[method(name = "health")]
+    fn health(&self) -> RpcResult<HealthJson>;
+}
+
+/// `chain_*`: blocks and headers.
+#[rpc(server, namespace = "chain")]
+pub trait ChainApi {
+    /// The head and the latest finalized block.
+    #[method(name = "getHead")]
+    fn get_head(&self) -> RpcResult<HeadJson>;
+
+    /// A block by height, hash, `"latest"` or `"finalized"`; `full` (default false) returns
+    /// whole transactions instead of their ids.
+    #[method(name = "getBlock")]
+    fn get_block(&self, id: BlockId, full: Option<bool>) -> RpcResult<BlockJson>;
+
+    /// A header by height, hash, `"latest"` or `"finalized"`.
+    #[method(name = "getHeader")]
+    fn get_header(&self, id: BlockId) -> RpcResult<HeaderJson>;
+
+    /// Every new head, as a header.
+    #[subscription(name = "subscribeNewHeads" => "newHead", unsubscribe = "unsubscribeNewHeads", item = HeaderJson)]
+    async fn subscribe_new_heads(&self) -> SubscriptionResult;
+
+    /// Every newly finalized block, as a header.
+    #[subscription(name = "subscribeFinalizedHeads" => "finalizedHead", unsubscribe = "unsubscribeFinalizedHeads", item = HeaderJson)]
+    async fn subscribe_finalized_heads(&self) -> SubscriptionResult;
+}
+
+/// `state_*`: accounts.
+#[rpc(server, namespace = "state")]
+pub trait StateApi {
+    /// An account's balance and nonce at the head, or at a given block.
+    #[method(name = "getAccount")]
+    fn get_account(&self, address: String, at: Option<BlockId>) -> RpcResult<AccountJson>;
+}
+
+/// `tx_*`: transactions.
+#[rpc(server, namespace = "tx")]
+pub trait TxApi {
+    /// Submits a signed transaction (0x-hex of its canonical encoding) to the mempool.
+    #[method(name = "submit")]
+    fn submit(&self, tx: String) -> RpcResult<SubmitJson>;
+
+    /// A transaction by id, pending or included.
+    #[method(name = "get")]
+    fn get(&self, hash: Hash) -> RpcResult<TxJson>;
+
+    /// The receipt of an included transaction.
+    #[method(name = "getReceipt")]
+    fn get_receipt(&self, hash: Hash) -> RpcResult<ReceiptJson>;
+}

@@ -1,0 +1,101 @@
+//! JSON-RPC error codes. Codes are stable: clients may match on them.
+//!
+//! | code   | meaning |
+//! |--------|---------|
+//! | -32700 | parse error (body is not JSON) |
+//! | -32600 | invalid request |
+//! | -32601 | method not found |
+//! | -32602 | invalid params (wrong type or count) |
+//! | -32007 | request body too large |
+//! | -32010 | batch too large |
+//! | 1001   | invalid hex |
+//! | 1002   | transaction bytes do not decode (truncated, malformed, trailing bytes) |
+//! | 1003   | transaction too large |
+//! | 1010   | wrong chain id |
+//! | 1011   | bad signature |
+//! | 1012   | nonce too low (already used: a replay) |
+//! | 1013   | insufficient balance |
+//! | 1014   | fee below minimum |
+//! | 1015   | nonce too far ahead |
+//! | 1016   | already in the pool |
+//! | 1017   | replacement underpriced |
+//! | 1018   | pool full |
+//! | 1019   | sender has too many pooled transactions |
+//! | 1020   | fee plus amount overflows |
+//! | 2001   | not found (block, transaction, receipt) |
+//! | 2002   | invalid address |
+//! | 2003   | invalid block id |
+//! | 5000   | internal error (storage) |
+
+use jsonrpsee::types::ErrorObjectOwned;
+use rustchain_mempool::Rejection;
+use rustchain_state::rules::TxInvalid;
+
+/// Invalid hex.
+pub const INVALID_HEX: i32 = 1001;
+/// Transaction bytes do not decode.
+pub const DECODE_FAILED: i32 = 1002;
+/// Transaction too large.
+pub const TX_TOO_LARGE: i32 = 1003;
+/// Wrong chain id.
+pub const WRONG_CHAIN_ID: i32 = 1010;
+/// Bad signature.
+pub const BAD_SIGNATURE: i32 = 1011;
+/// Nonce already used.
+pub const NONCE_TOO_LOW: i32 = 1012;
+/// Balance too low.
+pub const INSUFFICIENT_BALANCE: i32 = 1013;
+/// Fee below minimum.
+pub const FEE_TOO_LOW: i32 = 1014;
+/// Nonce too far ahead.
+pub const NONCE_GAP: i32 = 1015;
+/// Already pooled.
+pub const ALREADY_KNOWN: i32 = 1016;
+/// Replacement underpriced.
+pub const REPLACEMENT_UNDERPRICED: i32 = 1017;
+/// Pool full.
+pub const POOL_FULL: i32 = 1018;
+/// Sender limit.
+pub const SENDER_FULL: i32 = 1019;
+/// Cost overflow.
+pub const COST_OVERFLOW: i32 = 1020;
+/// Not found.
+pub const NOT_FOUND: i32 = 2001;
+/// Invalid address.
+pub const INVALID_ADDRESS: i32 = 2002;
+/// Invalid block id.
+pub const INVALID_BLOCK_ID: i32 = 2003;
+/// Internal error.
+pub const INTERNAL: i32 = 5000;
+
+/// An error object with a code and message.
+pub fn err(code: i32, message: impl Into<String>) -> ErrorObjectOwned {
+    ErrorObjectOwned::owned(code, message.into(), None::<()>)
+}
+
+/// Maps a mempool rejection to its error object.
+pub fn rejection(r: &Rejection) -> ErrorObjectOwned {
+    let code = match r {
+        Rejection::Invalid(invalid) => match invalid {
+            TxInvalid::WrongChainId { .. } => WRONG_CHAIN_ID,
+            TxInvalid::BadSignature(_) => BAD_SIGNATURE,
+            TxInvalid::FeeTooLow { .. } => FEE_TOO_LOW,
+            TxInvalid::CostOverflow => COST_OVERFLOW,
+            TxInvalid::NonceTooLow { .. } => NONCE_TOO_LOW,
+            TxInvalid::NonceTooHigh { .. } => NONCE_GAP,
+            TxInvalid::InsufficientBalance { .. } => INSUFFICIENT_BALANCE,
+        },
+        Rejection::TooLarge { .. } => TX_TOO_LARGE,
+        Rejection::AlreadyKnown(_) => ALREADY_KNOWN,
+        Rejection::ReplacementUnderpriced { .. } => REPLACEMENT_UNDERPRICED,
+        Rejection::NonceGap { .. } => NONCE_GAP,
+        Rejection::SenderFull(_) => SENDER_FULL,
+        Rejection::PoolFull { .. } => POOL_FULL,
+    };
+    err(code, format!("transaction rejected: {r}"))
+}
+
+/// Maps a storage error (never the client's fault).
+pub fn internal(e: impl std::fmt::Display) -> ErrorObjectOwned {
+    err(INTERNAL, format!("internal error: {e}"))
+}

@@ -1,0 +1,16 @@
+//! RustChain JSON-RPC: API traits, their implementation over the node's chain and mempool, and
+//! the server (HTTP POST and WebSocket on one address).
+//!
+//! - [`api`]: the jsonrpsee traits, one per namespace (`system_*`, `chain_*`, `state_*`, `tx_*`).
+//! - [`types`]: JSON shapes (snake_case fields, integer amounts, 0x-hex hashes).
+//! - [`error`]: every error code the API returns, stable across versions.
+//! - [`openrpc`]: the OpenRPC document served by `rpc.discover`.
+//! - [`server`]: the implementation and [`server::start`].
+
+pub mod api;
+pub mod error;
+pub mod openrpc;
+pub mod server;
+pub use rustchain_rpc_types as types;
+
+pub use server::{start, NodeStatus, RpcConfig, RpcContext, RpcHandle};

@@ -1,0 +1,223 @@
+//! The OpenRPC document served by `rpc.discover`: the reference for every method.
+//!
+//! It is written here beside the traits, and a test checks that the set of methods registered on
+//! the server and the set documented here are the same, so neither can drift from the other.
+
+use serde_json::{json, Value};
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn param(name: &str, required: bool, schema: Value, description: &str) -> Value {
+    json!({ "name": name, "required": required, "schema": schema, "description": description })
+}
+
+fn method(name: &str, summary: &str, params: Vec<Value>, result: (&str, Value)) -> Value {
+    json!({
+        "name": name,
+        "summary": summary,
+        "params": params,
+        "result": { "name": result.0, "schema": result.1 },
+    })
+}
+
+fn block_id() -> Value {
+    json!({
+        "description": "a height, a 0x-prefixed block hash, \"latest\" or \"finalized\"",
+        "oneOf": [
+            { "type": "integer", "minimum": 0 },
+            { "type": "string", "pattern": "^0x[0-9a-fA-F]{64}$" },
+            { "type": "string", "enum": ["latest", "finalized"] }
+        ]
+    })
+}
+
+fn hash() -> Value {
+    json!({ "type": "string", "pattern": "^0x[0-9a-fA-F]{64}$" })
+}
+
+/// Every method: `(name, documented)` pairs come from here.
+pub fn methods() -> Vec<Value> {
+    vec![
+        method("system_info", "Chain id, network, genesis hash, software version, role, slot duration and minimum fee.", vec![], ("info", schema_ref("Info"))),
+        method("system_health", "Head and finalized heights, head age, sync status, peer count and mempool size. status is \"stalled\" when the head is more than 5 slots old.", vec![], ("health", schema_ref("Health"))),
+        method("chain_getHead", "The head block and the latest finalized block.", vec![], ("head", schema_ref("Head"))),
+        method(
+            "chain_getBlock",
+            "A block by height, hash, \"latest\" or \"finalized\". With full = true the transactions are whole objects, otherwise their ids.",
+            vec![param("id", true, block_id(), "which block"), param("full", false, json!({"type": "boolean", "default": false}), "return whole transactions")],
+            ("block", schema_ref("Block")),
+        ),
+        method("chain_getHeader", "A block header by height, hash, \"latest\" or \"finalized\".", vec![param("id", true, block_id(), "which block")], ("header", schema_ref("Header"))),
+        method("chain_subscribeNewHeads", "WebSocket subscription: a newHead notification with the header of every new head. Cancel with chain_unsubscribeNewHeads.", vec![], ("subscription", json!({"type": "string"}))),
+        method("chain_unsubscribeNewHeads", "Cancels a chain_subscribeNewHeads subscription.", vec![param("subscription", true, json!({"type": "string"}), "the subscription id")], ("cancelled", json!({"type": "boolean"}))),
+        method("chain_subscribeFinalizedHeads", "WebSocket subscription: a finalizedHead notification with the header of every newly finalized block. Cancel with chain_unsubscribeFinalizedHeads.", vec![], ("subscription", json!({"type": "string"}))),
+        method("chain_unsubscribeFinalizedHeads", "Cancels a chain_subscribeFinalizedHeads subscription.", vec![param("subscription", true, json!({"type": "string"}), "the subscription id")], ("cancelled", json!({"type": "boolean"}))),
+        method(
+            "state_getAccount",
+            "An account's balance and nonce at the head or at a given block. next_nonce counts the account's pending mempool transactions.",
+            vec![param("address", true, json!({"type": "string"}), "bech32m address for this network"), param("at", false, block_id(), "block to read at (default: head)")],
+            ("account", schema_ref("Account")),
+        ),
+        method(
+            "tx_submit",
+            "Submits a signed transaction, given as 0x-hex of its canonical (borsh) encoding, to the mempool. Errors carry the mempool's reason (codes 1001-1020).",
+            vec![param("tx", true, json!({"type": "string", "pattern": "^0x[0-9a-fA-F]*$"}), "the signed transaction")],
+            ("submitted", schema_ref("Submit")),
+        ),
+        method("tx_get", "A transaction by id: pending (in the mempool), included, or finalized.", vec![param("hash", true, hash(), "transaction id")], ("transaction", schema_ref("Transaction"))),
+        method("tx_getReceipt", "The receipt of an included transaction: status, failure reason, fee paid and events.", vec![param("hash", true, hash(), "transaction id")], ("receipt", schema_ref("Receipt"))),
+        method("rpc.discover", "This OpenRPC document.", vec![], ("document", json!({"type": "object"}))),
+    ]
+}
+
+fn components() -> Value {
+    let amount =
+        json!({ "type": "integer", "minimum": 0, "description": "base units (1 RTC = 10^8)" });
+    let block_ref = json!({ "type": "object", "properties": { "height": {"type": "integer"}, "hash": hash() } });
+    json!({
+        "schemas": {
+            "Info": { "type": "object", "properties": {
+                "chain_id": {"type": "string"}, "network": {"enum": ["main", "test", "dev"]},
+                "address_prefix": {"type": "string"}, "genesis_hash": hash(), "version": {"type": "string"},
+                "role": {"enum": ["validator", "full"]}, "slot_duration_ms": {"type": "integer"}, "min_fee": amount } },
+            "Health": { "type": "object", "properties": {
+                "status": {"enum": ["ok", "stalled"]}, "head_height": {"type": "integer"},
+                "finalized_height": {"type": "integer"}, "head_age_ms": {"type": "integer"},
+                "syncing": {"type": "boolean"}, "peers": {"type": "integer"}, "mempool_size": {"type": "integer"} } },
+            "Head": { "type": "object", "properties": { "head": block_ref, "head_slot": {"type": "integer"}, "finalized": block_ref } },
+            "Header": { "type": "object", "properties": {
+                "hash": hash(), "version": {"type": "integer"}, "height": {"type": "integer"}, "slot": {"type": "integer"},
+                "timestamp_ms": {"type": "integer"}, "parent_hash": hash(), "transactions_root": hash(),
+                "attestations_root": hash(), "state_root": hash(), "receipts_root": hash(),
+                "proposer": hash(), "signature": {"type": "string"} } },
+            "Block": { "type": "object", "properties": {
+                "header": schema_ref("Header"),
+                "transactions": { "oneOf": [ {"type": "array", "items": hash()}, {"type": "array", "items": schema_ref("Transaction")} ] },
+                "attestation_count": {"type": "integer"}, "finalized": {"type": "boolean"} } },
+            "Transaction": { "type": "object", "properties": {
+                "hash": hash(), "chain_id": {"type": "string"}, "sender": hash(), "from": {"type": "string"},
+                "nonce": {"type": "integer"}, "fee": amount,
+                "payload": { "type": "object", "properties": { "kind": {"enum": ["transfer"]}, "to": {"type": "string"}, "amount": amount } },
+                "signature": {"type": "string"}, "state": {"enum": ["pending", "included", "finalized"]},
+                "block": { "type": ["object", "null"], "properties": { "hash": hash(), "height": {"type": "integer"}, "index": {"type": "integer"} } } } },
+            "Receipt": { "type": "object", "properties": {
+                "tx_hash": hash(), "block_hash": hash(), "block_height": {"type": "integer"}, "index": {"type": "integer"},
+                "status": {"enum": ["success", "failed"]}, "error": {"type": ["string", "null"]}, "fee_paid": amount,
+                "events": {"type": "array", "items": {"type": "object", "properties": {"kind": {"enum": ["transfer", "fee_paid"]}}}},
+                "finalized": {"type": "boolean"} } },
+            "Account": { "type": "object", "properties": {
+                "address": {"type": "string"}, "balance": amount, "nonce": {"type": "integer"},
+                "next_nonce": {"type": "integer"}, "at": block_ref } },
+            "Submit": { "type": "object", "properties": { "hash": hash(), "ready": {"type": "boolean"}, "replaced": {"type": ["string", "null"]} } }
+        }
+    })
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    json!({
+        "openrpc": "1.2.6",
+        "info": {
+            "title": "RustChain node JSON-RPC",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "HTTP POST and WebSocket on one address. Amounts are integers in base units; hashes are 0x-hex; addresses are bech32m. Error codes are listed in docs/rpc.md."
+        },
+        "methods": methods(),
+        "components": components(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+    use std::sync::Arc;
+
+    use parking_lot::{Mutex, RwLock};
+    use rustchain_consensus::SystemClock;
+    use rustchain_mempool::{Mempool, MempoolConfig};
+    use rustchain_state::Chain;
+    use tokio::sync::broadcast;
+
+    use crate::server::{build_module, NodeStatus, RpcContext};
+
+    fn registered() -> BTreeSet<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = rustchain_genesis::dev_genesis().validate().unwrap();
+        let chain = Arc::new(Chain::open(dir.path(), genesis).unwrap());
+        let ctx = RpcContext {
+            mempool: Arc::new(Mutex::new(Mempool::new(
+                MempoolConfig::default(),
+                chain.rules().clone(),
+            ))),
+            chain,
+            new_heads: broadcast::channel(1).0,
+            finalized_heads: broadcast::channel(1).0,
+            status: Arc::new(RwLock::new(NodeStatus {
+                role: "full".into(),
+                syncing: false,
+                peers: 0,
+            })),
+            clock: Arc::new(SystemClock),
+            version: "test".into(),
+        };
+        build_module(ctx)
+            .unwrap()
+            .method_names()
+            .map(String::from)
+            .collect()
+    }
+
+    #[test]
+    fn openrpc_lists_exactly_the_registered_methods() {
+        let documented: BTreeSet<String> = super::methods()
+            .iter()
+            .map(|m| m["name"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(registered(), documented);
+    }
+
+    #[test]
+    fn docs_rpc_md_describes_every_method() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rpc.md"))
+            .unwrap();
+        for name in registered() {
+            assert!(
+                doc.contains(&format!("`{name}`")),
+                "docs/rpc.md does not describe {name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_error_code_is_documented() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rpc.md"))
+            .unwrap();
+        for code in [
+            crate::error::INVALID_HEX,
+            crate::error::DECODE_FAILED,
+            crate::error::TX_TOO_LARGE,
+            crate::error::WRONG_CHAIN_ID,
+            crate::error::BAD_SIGNATURE,
+            crate::error::NONCE_TOO_LOW,
+            crate::error::INSUFFICIENT_BALANCE,
+            crate::error::FEE_TOO_LOW,
+            crate::error::NONCE_GAP,
+            crate::error::ALREADY_KNOWN,
+            crate::error::REPLACEMENT_UNDERPRICED,
+            crate::error::POOL_FULL,
+            crate::error::SENDER_FULL,
+            crate::error::COST_OVERFLOW,
+            crate::error::NOT_FOUND,
+            crate::error::INVALID_ADDRESS,
+            crate::error::INVALID_BLOCK_ID,
+            crate::error::INTERNAL,
+        ] {
+            assert!(
+                doc.contains(&format!("| {code} |")),
+                "docs/rpc.md lacks error code {code}"
+            );
+        }
+    }
+}

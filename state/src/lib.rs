@@ -1,0 +1,24 @@
+//! RustChain state: transaction execution, the authenticated state tree and RocksDB storage.
+//!
+//! - [`rules`]: when a transaction may be included in a block (shared with the mempool).
+//! - [`execution`]: deterministic execution of a block's transactions over an account view.
+//! - [`tree`]: the authenticated state, a Jellyfish Merkle Tree (the `jmt` crate) whose version
+//!   is the block height; it proves both inclusion and absence of an account.
+//! - [`store`]: RocksDB with one column family per typed table; every block is committed in one
+//!   synced `WriteBatch`.
+//! - [`chain`]: the chain state a node runs: genesis initialisation, block execution against the
+//!   head, and commit.
+
+pub mod chain;
+pub mod execution;
+pub mod rules;
+pub mod store;
+pub mod tables;
+pub mod tree;
+
+pub use chain::{Chain, ChainError, ChainHead, ExecutedBlock};
+pub use execution::{
+    execute_transactions, AccountReader, BlockExecutionError, BlockExecutor, ExecutionOutput,
+};
+pub use rules::{check_includable, check_stateless, TxInvalid, TxRules};
+pub use store::{Store, StoreError, TxLocation};

@@ -1,0 +1,116 @@
+//! When a transaction may be included in a block.
+//!
+//! These rules decide block validity, so the executor applies them to every transaction and the
+//! mempool applies the same functions at admission. A block containing a transaction that breaks
+//! one of them is invalid as a whole. (A transaction that passes them but whose *payload* cannot
+//! apply, for example a transfer larger than the balance left after the fee, is included with a
+//! failed receipt: the fee is paid and the nonce used, so it cannot be replayed.)
+//!
+//! Stateless rules: the chain id is this chain's; the fee is at least the genesis minimum; the
+//! fee plus amount does not overflow. Signature validity is checked separately (in parallel,
+//! once) by whoever first sees the transaction. Stateful rules against the sender account: the
+//! nonce equals the account's nonce, and the balance covers the fee.
+
+use rustchain_primitives::{Account, Amount, ChainId, Transaction};
+
+/// Chain parameters the rules need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TxRules {
+    /// This chain's id.
+    pub chain_id: ChainId,
+    /// Minimum fee.
+    pub min_fee: Amount,
+}
+
+/// Why a transaction cannot be included.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxInvalid {
+    /// Signed for another chain.
+    #[error("wrong chain id: transaction is for '{got}', this chain is '{expected}'")]
+    WrongChainId {
+        /// this chain
+        expected: ChainId,
+        /// the transaction's
+        got: ChainId,
+    },
+    /// The signature does not verify.
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    /// Fee below the minimum.
+    #[error("fee {fee} is below the minimum fee {min}")]
+    FeeTooLow {
+        /// offered
+        fee: Amount,
+        /// required
+        min: Amount,
+    },
+    /// Fee plus amount overflows.
+    #[error("fee plus amount overflows")]
+    CostOverflow,
+    /// Nonce already used.
+    #[error("nonce too low: account nonce is {expected}, transaction has {got}")]
+    NonceTooLow {
+        /// the account's next nonce
+        expected: u64,
+        /// the transaction's
+        got: u64,
+    },
+    /// Nonce in the future (not includable yet).
+    #[error("nonce too high: account nonce is {expected}, transaction has {got}")]
+    NonceTooHigh {
+        /// the account's next nonce
+        expected: u64,
+        /// the transaction's
+        got: u64,
+    },
+    /// Balance does not cover the fee.
+    #[error("insufficient balance: {balance} cannot pay {needed}")]
+    InsufficientBalance {
+        /// balance
+        balance: Amount,
+        /// needed
+        needed: Amount,
+    },
+}
+
+/// Rules that need no state.
+pub fn check_stateless(tx: &Transaction, rules: &TxRules) -> Result<(), TxInvalid> {
+    if tx.body.chain_id != rules.chain_id {
+        return Err(TxInvalid::WrongChainId {
+            expected: rules.chain_id.clone(),
+            got: tx.body.chain_id.clone(),
+        });
+    }
+    if tx.body.fee < rules.min_fee {
+        return Err(TxInvalid::FeeTooLow {
+            fee: tx.body.fee,
+            min: rules.min_fee,
+        });
+    }
+    tx.max_cost().ok_or(TxInvalid::CostOverflow)?;
+    Ok(())
+}
+
+/// Rules against the sender's current account (nonce must match exactly; balance covers fee).
+pub fn check_includable(tx: &Transaction, sender: &Account) -> Result<(), TxInvalid> {
+    let got = tx.body.nonce;
+    if got < sender.nonce {
+        return Err(TxInvalid::NonceTooLow {
+            expected: sender.nonce,
+            got,
+        });
+    }
+    if got > sender.nonce {
+        return Err(TxInvalid::NonceTooHigh {
+            expected: sender.nonce,
+            got,
+        });
+    }
+    if sender.balance < tx.body.fee {
+        return Err(TxInvalid::InsufficientBalance {
+            balance: sender.balance,
+            needed: tx.body.fee,
+        });
+    }
+    Ok(())
+}

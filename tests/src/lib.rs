@@ -1,0 +1,265 @@
+//! Helpers for the scenario tests in `tests/tests/`: start the real `rustchain-node` binary on a
+//! loopback port chosen by the OS, wait for events (never for fixed sleeps), and talk to it.
+
+// This crate is test support: failing loudly is its job.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
+use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
+use jsonrpsee::rpc_params;
+use jsonrpsee::ws_client::{WsClient, WsClientBuilder};
+use rustchain_primitives::Hash;
+use rustchain_rpc_types::{HeadJson, HeaderJson, ReceiptJson};
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Path of a workspace binary (built by `cargo build --workspace --bins`).
+pub fn binary(name: &str) -> PathBuf {
+    // Test executables live in target/<profile>/deps; binaries in target/<profile>.
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target directory");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} not found: run `cargo build --workspace --bins` first (scripts/test.sh does)",
+        path.display()
+    );
+    path
+}
+
+/// A running node process.
+#[derive(Debug)]
+pub struct NodeProcess {
+    child: Option<Child>,
+    /// RPC address.
+    pub addr: SocketAddr,
+    /// Log lines (JSON) after start-up.
+    pub logs: mpsc::Receiver<String>,
+    /// Data directory.
+    pub datadir: PathBuf,
+}
+
+impl NodeProcess {
+    /// Starts `rustchain-node --dev --datadir DIR --rpc-addr 127.0.0.1:0 --log-format json` and
+    /// waits for its RPC server to listen.
+    pub fn start_dev(datadir: &Path) -> NodeProcess {
+        Self::start(datadir, &["--dev"])
+    }
+
+    /// Starts the node with `extra` arguments.
+    pub fn start(datadir: &Path, extra: &[&str]) -> NodeProcess {
+        let mut child = Command::new(binary("rustchain-node"))
+            .args(extra)
+            .arg("--datadir")
+            .arg(datadir)
+            .args(["--rpc-addr", "127.0.0.1:0", "--log-format", "json"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start rustchain-node");
+        let stderr = child.stderr.take().expect("stderr pipe");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let line = rx
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("node did not start listening within {WAIT:?}"));
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if v["message"] == "JSON-RPC listening" {
+                let http = v["http"].as_str().expect("http field");
+                let addr = http.trim_start_matches("http://").parse().expect("address");
+                return NodeProcess {
+                    child: Some(child),
+                    addr,
+                    logs: rx,
+                    datadir: datadir.to_path_buf(),
+                };
+            }
+        }
+    }
+
+    /// `http://addr`.
+    pub fn http_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// An HTTP client.
+    pub fn http(&self) -> HttpClient {
+        HttpClientBuilder::default()
+            .build(self.http_url())
+            .expect("http client")
+    }
+
+    /// A WebSocket client.
+    pub async fn ws(&self) -> WsClient {
+        WsClientBuilder::default()
+            .build(format!("ws://{}", self.addr))
+            .await
+            .expect("ws client")
+    }
+
+    fn take_child(&mut self) -> Child {
+        self.child.take().expect("node process already stopped")
+    }
+
+    /// SIGKILL (kill -9): no chance to clean up.
+    pub fn kill9(mut self) {
+        let mut child = self.take_child();
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+    }
+
+    /// SIGTERM, then wait for the process to exit; returns whether it exited successfully.
+    pub fn terminate(mut self) -> bool {
+        let mut child = self.take_child();
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        assert!(status.is_ok_and(|s| s.success()), "kill -TERM failed");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait());
+        });
+        let status = rx
+            .recv_timeout(WAIT)
+            .unwrap_or_else(|_| panic!("node did not stop within {WAIT:?} of SIGTERM"))
+            .expect("wait");
+        status.success()
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Waits (on the new-heads subscription) until the head is at least `height`.
+pub async fn wait_for_height(node: &NodeProcess, height: u64) -> HeadJson {
+    let http = node.http();
+    let ws = node.ws().await;
+    let mut heads = ws
+        .subscribe::<HeaderJson, _>(
+            "chain_subscribeNewHeads",
+            rpc_params![],
+            "chain_unsubscribeNewHeads",
+        )
+        .await
+        .expect("subscribe");
+    let wait = async {
+        loop {
+            let head: HeadJson = http
+                .request("chain_getHead", rpc_params![])
+                .await
+                .expect("chain_getHead");
+            if head.head.height >= height {
+                return head;
+            }
+            heads
+                .next()
+                .await
+                .expect("subscription open")
+                .expect("header");
+        }
+    };
+    tokio::time::timeout(WAIT, wait)
+        .await
+        .expect("height reached in time")
+}
+
+/// Waits (on the new-heads subscription) until `tx` has a receipt.
+pub async fn wait_for_receipt(node: &NodeProcess, tx: &Hash) -> ReceiptJson {
+    let http = node.http();
+    let ws = node.ws().await;
+    let mut heads = ws
+        .subscribe::<HeaderJson, _>(
+            "chain_subscribeNewHeads",
+            rpc_params![],
+            "chain_unsubscribeNewHeads",
+        )
+        .await
+        .expect("subscribe");
+    let wait = async {
+        loop {
+            if let Ok(r) = http
+                .request::<ReceiptJson, _>("tx_getReceipt", rpc_params![tx])
+                .await
+            {
+                return r;
+            }
+            heads
+                .next()
+                .await
+                .expect("subscription open")
+                .expect("header");
+        }
+    };
+    tokio::time::timeout(WAIT, wait)
+        .await
+        .expect("receipt in time")
+}
+
+/// A raw HTTP/1.1 POST (for malformed and oversized bodies a JSON-RPC client cannot send).
+/// Returns the status code and the body.
+pub fn raw_post(addr: SocketAddr, body: &[u8]) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("timeout");
+    let head = format!(
+        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("write head");
+    // The server may answer (413) and close before reading an oversized body.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let text = String::from_utf8_lossy(&response).to_string();
+    let status = text
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP status in {text:?}"));
+    let body = text
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    (status, body)
+}
+
+/// Runs a workspace binary to completion; returns (success, stdout, stderr).
+pub fn run_binary(name: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(binary(name))
+        .args(args)
+        .output()
+        .expect("run binary");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
