@@ -148,7 +148,7 @@ impl GenesisSpec {
         if self.attestation_windows == 0 || self.epoch_slots == 0 {
             return invalid("epoch_slots and attestation_windows must be positive".into());
         }
-        if self.epoch_slots % self.attestation_windows != 0 {
+        if !self.epoch_slots.is_multiple_of(self.attestation_windows) {
             return invalid(format!(
                 "epoch_slots ({}) must be a multiple of attestation_windows ({})",
                 self.epoch_slots, self.attestation_windows

@@ -71,3 +71,138 @@ pub fn import_block(
     let executed = chain.execute(&block.header.proposer, &block.transactions)?;
     Ok(chain.commit(block, executed, finalized)?)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use parking_lot::Mutex;
+    use rustchain_consensus::ManualClock;
+    use rustchain_genesis::{dev_account_key, dev_genesis, dev_validator_key};
+    use rustchain_mempool::{Mempool, MempoolConfig};
+    use rustchain_primitives::merkle::merkle_root;
+    use rustchain_primitives::{Address, Amount, Hash, TxBody, TxPayload};
+    use tokio::sync::broadcast;
+
+    use super::*;
+    use crate::producer::{HeadEvents, Producer};
+
+    fn chain(dir: &std::path::Path) -> Arc<Chain> {
+        Arc::new(Chain::open(dir, dev_genesis().validate().unwrap()).unwrap())
+    }
+
+    fn transfer(from: u32, nonce: u64, amount: u64) -> Transaction {
+        let key = dev_account_key(from).unwrap();
+        TxBody {
+            chain_id: dev_genesis().chain_id,
+            sender: key.public_key(),
+            nonce,
+            fee: Amount::from_base_units(1_000),
+            payload: TxPayload::Transfer {
+                to: Address([3; 20]),
+                amount: Amount::from_base_units(amount),
+            },
+        }
+        .sign(&key)
+    }
+
+    fn producer(chain: Arc<Chain>, clock: ManualClock) -> (Producer, Arc<Mutex<Mempool>>) {
+        let pool = Arc::new(Mutex::new(Mempool::new(
+            MempoolConfig::default(),
+            chain.rules().clone(),
+        )));
+        let events = HeadEvents {
+            new_heads: broadcast::channel(4).0,
+            finalized_heads: broadcast::channel(4).0,
+        };
+        let p = Producer::new(
+            chain,
+            pool.clone(),
+            dev_validator_key(0).unwrap(),
+            Arc::new(clock),
+            events,
+        );
+        (p, pool)
+    }
+
+    #[test]
+    fn produced_blocks_import_on_another_node() {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let (producer_chain, importer) = (chain(a.path()), chain(b.path()));
+        let genesis = dev_genesis().validate().unwrap();
+        let clock = ManualClock::new(genesis.genesis_time_ms);
+        let (producer, pool) = producer(producer_chain.clone(), clock.clone());
+        for (from, nonce) in [(0, 0), (0, 1), (1, 0)] {
+            let account = producer_chain
+                .account(&transfer(from, nonce, 5).body.sender_address(), None)
+                .unwrap();
+            pool.lock()
+                .add(transfer(from, nonce, 5), account, 0, false)
+                .unwrap();
+        }
+        for slot in 1..=3 {
+            clock.set(genesis.genesis_time_ms + slot * genesis.slot_duration_ms);
+            let block = producer.produce(slot).unwrap();
+            if slot == 1 {
+                assert_eq!(block.transactions.len(), 3);
+                assert!(
+                    pool.lock().is_empty(),
+                    "included transactions leave the pool"
+                );
+            }
+            let head = import_block(&importer, &block, clock.now_ms(), true).unwrap();
+            assert_eq!(head.state_root, producer_chain.head().state_root);
+            assert_eq!(head.hash, producer_chain.head().hash);
+        }
+    }
+
+    #[test]
+    fn bad_signature_is_rejected_even_with_consistent_roots() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = chain(dir.path());
+        let genesis = chain.genesis().clone();
+        let mut tx = transfer(0, 0, 5);
+        tx.signature.0[0] ^= 1;
+        // Roots computed honestly over the bad transaction: only the signature check can catch it.
+        let validator = dev_validator_key(0).unwrap();
+        let executed = chain
+            .execute(&validator.public_key(), std::slice::from_ref(&tx))
+            .unwrap();
+        let ids: Vec<Hash> = vec![tx.hash()];
+        let mut header = rustchain_primitives::BlockHeader {
+            version: rustchain_primitives::block::HEADER_VERSION,
+            height: 1,
+            slot: 1,
+            timestamp_ms: genesis.genesis_time_ms + genesis.slot_duration_ms,
+            parent_hash: chain.head().hash,
+            transactions_root: merkle_root(&ids),
+            attestations_root: merkle_root(&[]),
+            state_root: executed.state_root,
+            receipts_root: executed.receipts_root,
+            proposer: validator.public_key(),
+            signature: rustchain_primitives::Signature::EMPTY,
+        };
+        header.sign(&genesis.chain_id, &validator);
+        let block = Block {
+            header,
+            transactions: vec![tx],
+            attestations: vec![],
+        };
+        let err = import_block(&chain, &block, u64::MAX, true).unwrap_err();
+        assert!(
+            matches!(err, ImportError::Signature { index: 0, .. }),
+            "{err}"
+        );
+        assert_eq!(chain.head().height, 0, "nothing committed");
+
+        // A wrong state root is caught after execution.
+        let mut tampered = block.clone();
+        tampered.transactions[0] = transfer(0, 0, 5);
+        tampered.header.transactions_root = merkle_root(&[tampered.transactions[0].hash()]);
+        tampered.header.state_root = Hash([1; 32]);
+        tampered.header.sign(&genesis.chain_id, &validator);
+        let err = import_block(&chain, &tampered, u64::MAX, true).unwrap_err();
+        assert!(err.to_string().contains("state root mismatch"), "{err}");
+        assert_eq!(chain.head().height, 0);
+    }
+}

@@ -55,7 +55,7 @@ pub fn replay_chain(
         }
         import_block(&replay, &block, u64::MAX, true)
             .with_context(|| format!("block {height} ({hash}) does not replay"))?;
-        if height % 1_000 == 0 {
+        if height.is_multiple_of(1_000) {
             progress(height, head.height);
         }
     }

@@ -158,8 +158,13 @@ impl Drop for NodeProcess {
     }
 }
 
-/// Waits (on the new-heads subscription) until the head is at least `height`.
-pub async fn wait_for_height(node: &NodeProcess, height: u64) -> HeadJson {
+/// Calls `probe` now and again after every new head (WebSocket subscription, so no polling
+/// interval) until it returns `Some`; fails the test after [`WAIT`].
+pub async fn wait_until<T, F, Fut>(node: &NodeProcess, mut probe: F) -> T
+where
+    F: FnMut(HttpClient) -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
     let http = node.http();
     let ws = node.ws().await;
     let mut heads = ws
@@ -172,12 +177,8 @@ pub async fn wait_for_height(node: &NodeProcess, height: u64) -> HeadJson {
         .expect("subscribe");
     let wait = async {
         loop {
-            let head: HeadJson = http
-                .request("chain_getHead", rpc_params![])
-                .await
-                .expect("chain_getHead");
-            if head.head.height >= height {
-                return head;
+            if let Some(done) = probe(http.clone()).await {
+                return done;
             }
             heads
                 .next()
@@ -188,39 +189,29 @@ pub async fn wait_for_height(node: &NodeProcess, height: u64) -> HeadJson {
     };
     tokio::time::timeout(WAIT, wait)
         .await
-        .expect("height reached in time")
+        .expect("condition reached in time")
 }
 
-/// Waits (on the new-heads subscription) until `tx` has a receipt.
+/// Waits until the head is at least `height`.
+pub async fn wait_for_height(node: &NodeProcess, height: u64) -> HeadJson {
+    wait_until(node, |http| async move {
+        let head: HeadJson = http
+            .request("chain_getHead", rpc_params![])
+            .await
+            .expect("chain_getHead");
+        (head.head.height >= height).then_some(head)
+    })
+    .await
+}
+
+/// Waits until `tx` has a receipt.
 pub async fn wait_for_receipt(node: &NodeProcess, tx: &Hash) -> ReceiptJson {
-    let http = node.http();
-    let ws = node.ws().await;
-    let mut heads = ws
-        .subscribe::<HeaderJson, _>(
-            "chain_subscribeNewHeads",
-            rpc_params![],
-            "chain_unsubscribeNewHeads",
-        )
-        .await
-        .expect("subscribe");
-    let wait = async {
-        loop {
-            if let Ok(r) = http
-                .request::<ReceiptJson, _>("tx_getReceipt", rpc_params![tx])
-                .await
-            {
-                return r;
-            }
-            heads
-                .next()
-                .await
-                .expect("subscription open")
-                .expect("header");
-        }
-    };
-    tokio::time::timeout(WAIT, wait)
-        .await
-        .expect("receipt in time")
+    wait_until(node, |http| async move {
+        http.request::<ReceiptJson, _>("tx_getReceipt", rpc_params![tx])
+            .await
+            .ok()
+    })
+    .await
 }
 
 /// A raw HTTP/1.1 POST (for malformed and oversized bodies a JSON-RPC client cannot send).
