@@ -36,6 +36,14 @@ fn key(i: u64, salt: u8) -> KeyPair {
     KeyPair::from_secret_bytes(&secret).unwrap()
 }
 
+impl std::fmt::Debug for BenchChain {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BenchChain")
+            .field("senders", &self.senders.len())
+            .finish_non_exhaustive()
+    }
+}
+
 impl BenchChain {
     /// Genesis with `senders` accounts of 1,000 RTC each.
     pub fn new(senders: usize) -> BenchChain {

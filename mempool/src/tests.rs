@@ -12,8 +12,9 @@ fn key(i: u8) -> KeyPair {
     KeyPair::from_secret_bytes(&[i + 1; 32]).unwrap()
 }
 
+/// Signed deterministically, so the same arguments always give the same transaction id.
 fn tx(from: &KeyPair, nonce: u64, fee: u64) -> Transaction {
-    TxBody {
+    let body = TxBody {
         chain_id: rules().chain_id,
         sender: from.public_key(),
         nonce,
@@ -22,8 +23,9 @@ fn tx(from: &KeyPair, nonce: u64, fee: u64) -> Transaction {
             to: Address([7; 20]),
             amount: Amount::from_base_units(1),
         },
-    }
-    .sign(from)
+    };
+    let signature = from.sign_deterministic(&body.signing_hash());
+    Transaction { body, signature }
 }
 
 fn rich() -> Account {

@@ -77,7 +77,7 @@ mod tests {
     use std::sync::Arc;
 
     use parking_lot::Mutex;
-    use rustchain_consensus::ManualClock;
+    use rustchain_consensus::{ManualClock, SlotClock};
     use rustchain_genesis::{dev_account_key, dev_genesis, dev_validator_key};
     use rustchain_mempool::{Mempool, MempoolConfig};
     use rustchain_primitives::merkle::merkle_root;

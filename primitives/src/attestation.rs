@@ -26,6 +26,33 @@ impl BorshDeserialize for Attestation {
     }
 }
 
+/// Writes an attestation list: its length (always 0, since no attestation value exists).
+///
+/// Used with `#[borsh(serialize_with)]`: borsh refuses collections of zero-sized types, and an
+/// uninhabited enum is zero-sized, so the list is encoded here as a plain `u32` count.
+pub fn serialize_list<W: std::io::Write>(
+    list: &Vec<Attestation>,
+    writer: &mut W,
+) -> std::io::Result<()> {
+    let len = u32::try_from(list.len()).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "too many attestations")
+    })?;
+    len.serialize(writer)
+}
+
+/// Reads an attestation list: only the empty list is valid until RIP-200 lands.
+pub fn deserialize_list<R: std::io::Read>(reader: &mut R) -> std::io::Result<Vec<Attestation>> {
+    match u32::deserialize_reader(reader)? {
+        0 => Ok(Vec::new()),
+        n => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{n} attestations: attestations are not supported yet (RIP-200 is not implemented)"
+            ),
+        )),
+    }
+}
+
 impl Attestation {
     /// The hash of an attestation (for the attestations root).
     pub fn hash(&self) -> crate::Hash {

@@ -81,6 +81,10 @@ pub struct Block {
     /// Transactions, executed in order.
     pub transactions: Vec<Transaction>,
     /// Hardware attestations (always empty until RIP-200 lands).
+    #[borsh(
+        serialize_with = "crate::attestation::serialize_list",
+        deserialize_with = "crate::attestation::deserialize_list"
+    )]
     pub attestations: Vec<Attestation>,
 }
 
