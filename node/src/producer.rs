@@ -18,7 +18,7 @@ use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::{Block, BlockHeader, Hash, KeyPair, PublicKey, Signature, Transaction};
 use rustchain_rpc::types::HeaderJson;
 use rustchain_state::rules::TxInvalid;
-use rustchain_state::{Chain, ChainError};
+use rustchain_state::{BuiltBlock, Chain, ChainError};
 use tokio::sync::{broadcast, watch};
 
 /// Channels on which new and finalized heads are announced.
@@ -99,7 +99,11 @@ impl Producer {
             .collect()
         };
         let proposer = self.key.public_key();
-        let (txs, executed, left_out) = self.chain.build(&proposer, candidates)?;
+        let BuiltBlock {
+            transactions: txs,
+            executed,
+            left_out,
+        } = self.chain.build(&proposer, candidates)?;
         let ids: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         let mut header = BlockHeader {
             version: HEADER_VERSION,

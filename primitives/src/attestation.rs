@@ -30,6 +30,8 @@ impl BorshDeserialize for Attestation {
 ///
 /// Used with `#[borsh(serialize_with)]`: borsh refuses collections of zero-sized types, and an
 /// uninhabited enum is zero-sized, so the list is encoded here as a plain `u32` count.
+// borsh's `serialize_with` passes a reference to the field's own type, `&Vec<_>`.
+#[allow(clippy::ptr_arg)]
 pub fn serialize_list<W: std::io::Write>(
     list: &Vec<Attestation>,
     writer: &mut W,

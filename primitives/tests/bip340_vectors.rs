@@ -2,6 +2,9 @@
 //! signature verification agree with the standard. Vectors with messages that are not 32 bytes
 //! are skipped: RustChain signs 32-byte tagged hashes only.
 
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use rustchain_primitives::{Hash, KeyPair, PublicKey, Signature};
 
 fn bytes<const N: usize>(hex_text: &str) -> Option<[u8; N]> {

@@ -104,6 +104,17 @@ pub struct ExecutedBlock {
     update: TreeUpdateBatch,
 }
 
+/// The contents of a block being built, from [`Chain::build`].
+#[derive(Debug)]
+pub struct BuiltBlock {
+    /// Transactions included, in order.
+    pub transactions: Vec<Transaction>,
+    /// Their effects.
+    pub executed: ExecutedBlock,
+    /// Candidates left out, with the rule each broke.
+    pub left_out: Vec<(Transaction, TxInvalid)>,
+}
+
 /// Account reads at a fixed version.
 struct StateAt<'a> {
     store: &'a Store,
@@ -298,30 +309,27 @@ impl Chain {
         &self,
         proposer: &PublicKey,
         candidates: impl IntoIterator<Item = Transaction>,
-    ) -> Result<
-        (
-            Vec<Transaction>,
-            ExecutedBlock,
-            Vec<(Transaction, TxInvalid)>,
-        ),
-        ChainError,
-    > {
+    ) -> Result<BuiltBlock, ChainError> {
         let head = self.head();
         let reader = StateAt {
             store: &self.store,
             version: head.height,
         };
         let mut executor = BlockExecutor::new(&reader, &self.rules, proposer);
-        let mut included = Vec::new();
+        let mut transactions = Vec::new();
         let mut left_out = Vec::new();
         for tx in candidates {
             match executor.apply(&tx)? {
-                Ok(()) => included.push(tx),
+                Ok(()) => transactions.push(tx),
                 Err(reason) => left_out.push((tx, reason)),
             }
         }
         let executed = self.finish_execution(&head, executor.finish())?;
-        Ok((included, executed, left_out))
+        Ok(BuiltBlock {
+            transactions,
+            executed,
+            left_out,
+        })
     }
 
     fn finish_execution(

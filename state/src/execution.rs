@@ -330,10 +330,10 @@ mod tests {
                 nonce: 1
             }
         );
-        assert!(!out
+        assert!(out
             .changed
             .get(&b_addr)
-            .is_some_and(|acc| !acc.balance.is_zero()));
+            .is_none_or(|acc| acc.balance.is_zero()));
         assert!(matches!(
             out.receipts[0].status,
             TxStatus::Failed(FailureReason::InsufficientBalance { .. })

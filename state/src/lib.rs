@@ -16,7 +16,7 @@ pub mod store;
 pub mod tables;
 pub mod tree;
 
-pub use chain::{Chain, ChainError, ChainHead, ExecutedBlock};
+pub use chain::{BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock};
 pub use execution::{
     execute_transactions, AccountReader, BlockExecutionError, BlockExecutor, ExecutionOutput,
 };

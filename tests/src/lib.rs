@@ -78,9 +78,18 @@ impl NodeProcess {
                 }
             }
         });
+        // Owned by a NodeProcess from here on, so every exit path (including a panic while
+        // waiting) kills and reaps the child in Drop.
+        let mut node = NodeProcess {
+            child: Some(child),
+            addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            logs: rx,
+            datadir: datadir.to_path_buf(),
+        };
         let deadline = Instant::now() + WAIT;
         loop {
-            let line = rx
+            let line = node
+                .logs
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("node did not start listening within {WAIT:?}"));
             let Ok(v) = serde_json::from_str::<serde_json::Value>(&line) else {
@@ -88,13 +97,8 @@ impl NodeProcess {
             };
             if v["message"] == "JSON-RPC listening" {
                 let http = v["http"].as_str().expect("http field");
-                let addr = http.trim_start_matches("http://").parse().expect("address");
-                return NodeProcess {
-                    child: Some(child),
-                    addr,
-                    logs: rx,
-                    datadir: datadir.to_path_buf(),
-                };
+                node.addr = http.trim_start_matches("http://").parse().expect("address");
+                return node;
             }
         }
     }

@@ -3,6 +3,9 @@
 //! corrupted: same genesis, head not behind the last head it reported, and a full replay of the
 //! stored blocks reproduces the stored state root.
 
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
 use rustchain_genesis::{dev_account_key, dev_genesis};

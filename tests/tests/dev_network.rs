@@ -1,6 +1,9 @@
 //! A dev network end to end: the wallet CLI sends a transfer; the receipt and the balances show
 //! exactly the amount and the fee; heads arrive over WebSocket subscriptions.
 
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
 use jsonrpsee::rpc_params;
 use rustchain_genesis::dev_account_key;

@@ -1,5 +1,8 @@
 //! Every malformed request gets a specific JSON-RPC error and the node keeps running.
 
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::core::ClientError;
 use jsonrpsee::rpc_params;
