@@ -14,7 +14,7 @@ use rustchain_primitives::{
 };
 use rustchain_state::Chain;
 
-/// A chain in a temporary directory with `senders` funded accounts.
+/// A chain in a temporary directory with `senders` funded accounts (100 RTC each).
 pub struct BenchChain {
     /// The chain.
     pub chain: Chain,
@@ -45,7 +45,7 @@ impl std::fmt::Debug for BenchChain {
 }
 
 impl BenchChain {
-    /// Genesis with `senders` accounts of 1,000 RTC each.
+    /// Genesis with `senders` accounts of 100 RTC each.
     pub fn new(senders: usize) -> BenchChain {
         let chain_id = ChainId::new("dev-bench").unwrap();
         let kind = chain_id.kind();
@@ -68,7 +68,7 @@ impl BenchChain {
                 .iter()
                 .map(|k| GenesisAccountSpec {
                     address: Address::from_public_key(&k.public_key()).encode(kind),
-                    balance: Amount::from_rtc(1_000).unwrap(),
+                    balance: Amount::from_rtc(100).unwrap(),
                 })
                 .collect(),
         };
