@@ -229,7 +229,7 @@ impl Mempool {
             return Err(Rejection::NonceGap {
                 expected: sender_account.nonce,
                 got: nonce,
-                max_ahead: self.config.max_per_sender - 1,
+                max_ahead: self.config.max_per_sender.saturating_sub(1),
             });
         }
         // The balance must cover this transaction plus the sender's earlier pooled ones.
