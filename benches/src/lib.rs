@@ -133,6 +133,7 @@ impl BenchChain {
             parent_hash: head.hash,
             transactions_root: merkle_root(&ids),
             attestations_root: merkle_root(&[]),
+            evidence_root: merkle_root(&[]),
             state_root: executed.state_root,
             receipts_root: executed.receipts_root,
             proposer: self.validator.public_key(),
@@ -143,6 +144,7 @@ impl BenchChain {
             header,
             transactions: txs,
             attestations: vec![],
+            evidence: vec![],
         }
     }
 }

@@ -10,8 +10,8 @@
 //!    clock, which bounds how far a proposer can run ahead of honest clocks.
 //! 5. `B.proposer` is the scheduled proposer of `B.slot` (see [`crate::schedule`]) and
 //!    `B.signature` is its BIP-340 signature over the chain id and block hash.
-//! 6. The body matches the header: transactions root and attestations root recomputed from the
-//!    body equal the header's, and the body respects the count limit.
+//! 6. The body matches the header: transactions, attestations and evidence roots recomputed from
+//!    the body equal the header's, and the body respects the count limits.
 //!
 //! After these, execution (in the state crate) must reproduce the header's state and receipts
 //! roots; a block passing everything is valid. Nothing here reads a clock: the caller passes the
@@ -19,6 +19,7 @@
 
 use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::codec::MAX_BLOCK_TXS;
+use rustchain_primitives::evidence::MAX_BLOCK_EVIDENCE;
 use rustchain_primitives::{Block, BlockHeader, ChainId, Hash, PublicKey};
 
 use crate::clock::SlotTiming;
@@ -98,6 +99,9 @@ pub enum HeaderError {
     /// Too many transactions.
     #[error("block has {0} transactions, above the limit of {MAX_BLOCK_TXS}")]
     TooManyTransactions(usize),
+    /// Too many pieces of evidence.
+    #[error("block has {0} pieces of evidence, above the limit of {MAX_BLOCK_EVIDENCE}")]
+    TooMuchEvidence(usize),
 }
 
 /// Checks rules 1–5 for `header` on top of `parent`.
@@ -158,6 +162,9 @@ pub fn check_body(block: &Block) -> Result<(), HeaderError> {
     if block.transactions.len() > MAX_BLOCK_TXS {
         return Err(HeaderError::TooManyTransactions(block.transactions.len()));
     }
+    if block.evidence.len() > MAX_BLOCK_EVIDENCE {
+        return Err(HeaderError::TooMuchEvidence(block.evidence.len()));
+    }
     for (root, header, computed) in [
         (
             "transactions",
@@ -168,6 +175,11 @@ pub fn check_body(block: &Block) -> Result<(), HeaderError> {
             "attestations",
             block.header.attestations_root,
             block.compute_attestations_root(),
+        ),
+        (
+            "evidence",
+            block.header.evidence_root,
+            block.compute_evidence_root(),
         ),
     ] {
         if header != computed {
@@ -212,6 +224,7 @@ mod tests {
             parent_hash: Hash([7; 32]),
             transactions_root: merkle_root(&[]),
             attestations_root: merkle_root(&[]),
+            evidence_root: merkle_root(&[]),
             state_root: Hash([1; 32]),
             receipts_root: merkle_root(&[]),
             proposer: PublicKey::default(),
@@ -350,6 +363,7 @@ mod tests {
             header: child(&f, 1),
             transactions: vec![],
             attestations: vec![],
+            evidence: vec![],
         };
         assert_eq!(check_body(&block), Ok(()));
         block.header.transactions_root = Hash([3; 32]);

@@ -177,6 +177,7 @@ mod tests {
             parent_hash: chain.head().hash,
             transactions_root: merkle_root(&ids),
             attestations_root: merkle_root(&[]),
+            evidence_root: merkle_root(&[]),
             state_root: executed.state_root,
             receipts_root: executed.receipts_root,
             proposer: validator.public_key(),
@@ -187,6 +188,7 @@ mod tests {
             header,
             transactions: vec![tx],
             attestations: vec![],
+            evidence: vec![],
         };
         let err = import_block(&chain, &block, u64::MAX, true).unwrap_err();
         assert!(

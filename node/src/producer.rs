@@ -113,6 +113,7 @@ impl Producer {
             parent_hash: head.hash,
             transactions_root: merkle_root(&ids),
             attestations_root: merkle_root(&[]),
+            evidence_root: merkle_root(&[]),
             state_root: executed.state_root,
             receipts_root: executed.receipts_root,
             proposer,
@@ -123,6 +124,7 @@ impl Producer {
             header,
             transactions: txs,
             attestations: vec![],
+            evidence: vec![],
         };
         let finalized = self.validators.len() == 1;
         let new_head = self.chain.commit(&block, executed, finalized)?;

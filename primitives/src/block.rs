@@ -11,6 +11,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 use crate::attestation::Attestation;
 use crate::chain::ChainId;
 use crate::codec::{self, DecodeError, MAX_BLOCK_BYTES};
+use crate::evidence::Evidence;
 use crate::hash::{tagged_hash, Hash, Tag, TaggedHasher};
 use crate::keys::{KeyError, KeyPair, PublicKey, Signature};
 use crate::merkle::merkle_root;
@@ -36,6 +37,8 @@ pub struct BlockHeader {
     pub transactions_root: Hash,
     /// Merkle root of the attestation hashes.
     pub attestations_root: Hash,
+    /// Merkle root of the evidence hashes.
+    pub evidence_root: Hash,
     /// Root of the authenticated state after executing this block.
     pub state_root: Hash,
     /// Merkle root of the receipt hashes, one per transaction in order.
@@ -73,7 +76,7 @@ impl BlockHeader {
     }
 }
 
-/// A block: header, transactions and attestations.
+/// A block: header, transactions, attestations and evidence of misbehaviour.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Block {
     /// The header.
@@ -86,6 +89,8 @@ pub struct Block {
         deserialize_with = "crate::attestation::deserialize_list"
     )]
     pub attestations: Vec<Attestation>,
+    /// Evidence of validator misbehaviour, applied after the transactions.
+    pub evidence: Vec<Evidence>,
 }
 
 impl Block {
@@ -103,6 +108,12 @@ impl Block {
     /// Merkle root of this block's attestations.
     pub fn compute_attestations_root(&self) -> Hash {
         let ids: Vec<Hash> = self.attestations.iter().map(Attestation::hash).collect();
+        merkle_root(&ids)
+    }
+
+    /// Merkle root of this block's evidence.
+    pub fn compute_evidence_root(&self) -> Hash {
+        let ids: Vec<Hash> = self.evidence.iter().map(Evidence::hash).collect();
         merkle_root(&ids)
     }
 
@@ -130,6 +141,7 @@ mod tests {
             parent_hash: Hash([1; 32]),
             transactions_root: merkle_root(&[]),
             attestations_root: merkle_root(&[]),
+            evidence_root: merkle_root(&[]),
             state_root: Hash([2; 32]),
             receipts_root: merkle_root(&[]),
             proposer: PublicKey::default(),
@@ -160,12 +172,12 @@ mod tests {
             header: header(),
             transactions: vec![],
             attestations: vec![],
+            evidence: vec![],
         };
         let mut bytes = block.encode();
         let n = bytes.len();
-        // Rewrite the attestation count (the last 4 bytes) to 1 and append a byte.
-        bytes[n - 4..].copy_from_slice(&1u32.to_le_bytes());
-        bytes.push(0);
+        // Rewrite the attestation count (the 4 bytes before the empty evidence list) to 1.
+        bytes[n - 8..n - 4].copy_from_slice(&1u32.to_le_bytes());
         let err = Block::decode(&bytes).unwrap_err();
         assert!(err.to_string().contains("not supported yet"), "{err}");
         assert_eq!(Block::decode(&block.encode()).unwrap(), block);

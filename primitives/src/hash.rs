@@ -36,6 +36,12 @@ pub enum Tag {
     Receipt,
     /// Hash of the canonical genesis specification (parent of the genesis block).
     Genesis,
+    /// Message signed by a validator's finality vote (commits to the chain id inside the body).
+    Vote,
+    /// Hash of a piece of misbehaviour evidence (evidence root leaves).
+    Evidence,
+    /// Identity of one offence, so that several pieces of evidence of it punish it once.
+    Offence,
 }
 
 impl Tag {
@@ -53,10 +59,13 @@ impl Tag {
             Tag::StateKey => "RustChain/state-key",
             Tag::Receipt => "RustChain/receipt",
             Tag::Genesis => "RustChain/genesis",
+            Tag::Vote => "RustChain/vote",
+            Tag::Evidence => "RustChain/evidence",
+            Tag::Offence => "RustChain/offence",
         }
     }
 
-    const ALL: [Tag; 11] = [
+    const ALL: [Tag; 14] = [
         Tag::TxSignature,
         Tag::TxId,
         Tag::Block,
@@ -68,6 +77,9 @@ impl Tag {
         Tag::StateKey,
         Tag::Receipt,
         Tag::Genesis,
+        Tag::Vote,
+        Tag::Evidence,
+        Tag::Offence,
     ];
 }
 

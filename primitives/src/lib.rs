@@ -13,12 +13,14 @@ pub mod attestation;
 pub mod block;
 pub mod chain;
 pub mod codec;
+pub mod evidence;
 pub mod hash;
 pub mod hd;
 pub mod keys;
 pub mod merkle;
 pub mod receipt;
 pub mod transaction;
+pub mod vote;
 
 pub use account::Account;
 pub use address::{Address, AddressError};
@@ -27,10 +29,12 @@ pub use attestation::Attestation;
 pub use block::{Block, BlockHeader};
 pub use chain::{ChainId, ChainIdError, NetworkKind};
 pub use codec::{decode, encode, DecodeError};
+pub use evidence::{Evidence, EvidenceError};
 pub use hash::{tagged_hash, Hash, Tag, TaggedHasher};
 pub use keys::{KeyError, KeyPair, PublicKey, Signature};
 pub use receipt::{Event, Receipt, TxStatus};
 pub use transaction::{Transaction, TxBody, TxPayload};
+pub use vote::{Checkpoint, FinalityCertificate, Vote, VoteBody};
 
 /// Re-export of the one secp256k1 the project links (through `bitcoin`).
 pub use bitcoin::secp256k1;

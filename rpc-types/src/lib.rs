@@ -40,6 +40,8 @@ pub struct HeaderJson {
     pub transactions_root: Hash,
     /// Attestations root.
     pub attestations_root: Hash,
+    /// Merkle root of the evidence.
+    pub evidence_root: Hash,
     /// State root.
     pub state_root: Hash,
     /// Receipts root.
@@ -61,6 +63,7 @@ impl From<&BlockHeader> for HeaderJson {
             parent_hash: h.parent_hash,
             transactions_root: h.transactions_root,
             attestations_root: h.attestations_root,
+            evidence_root: h.evidence_root,
             state_root: h.state_root,
             receipts_root: h.receipts_root,
             proposer: h.proposer,

@@ -226,6 +226,7 @@ impl Chain {
             parent_hash: genesis.spec_hash(),
             transactions_root: empty,
             attestations_root: empty,
+            evidence_root: empty,
             state_root,
             receipts_root: empty,
             proposer: PublicKey::default(),
@@ -235,6 +236,7 @@ impl Chain {
             header,
             transactions: vec![],
             attestations: vec![],
+            evidence: vec![],
         };
         let executed = ExecutedBlock {
             height: 0,
@@ -430,6 +432,7 @@ mod tests {
             parent_hash: head.hash,
             transactions_root: merkle_root(&ids),
             attestations_root: merkle_root(&[]),
+            evidence_root: merkle_root(&[]),
             state_root: executed.state_root,
             receipts_root: executed.receipts_root,
             proposer: proposer.public_key(),
@@ -441,6 +444,7 @@ mod tests {
                 header,
                 transactions: txs,
                 attestations: vec![],
+                evidence: vec![],
             },
             executed,
         )

@@ -14,7 +14,9 @@ use rocksdb::{
     ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch,
     WriteOptions, DB,
 };
-use rustchain_primitives::{codec, Attestation, Block, BlockHeader, Hash, Receipt, Transaction};
+use rustchain_primitives::{
+    codec, Attestation, Block, BlockHeader, Evidence, Hash, Receipt, Transaction,
+};
 
 use crate::tables::{self, meta};
 
@@ -65,6 +67,7 @@ struct BlockBody {
         deserialize_with = "rustchain_primitives::attestation::deserialize_list"
     )]
     attestations: Vec<Attestation>,
+    evidence: Vec<Evidence>,
 }
 
 /// The node's database.
@@ -176,6 +179,7 @@ impl Store {
             header,
             transactions: body.transactions,
             attestations: body.attestations,
+            evidence: body.evidence,
         }))
     }
 
