@@ -7,13 +7,14 @@
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use rustchain_benches::BenchChain;
 use rustchain_node::import::{import_block, verify_signatures};
 use rustchain_primitives::{Account, Address, Amount, KeyPair};
+use rustchain_state::tree::StateChanges;
 
 const BLOCK: usize = 10_000;
 
@@ -42,12 +43,7 @@ fn execution(c: &mut Criterion) {
         let txs = bench.transfers(n);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::new("transfers", format!("n={n}")), |b| {
-            b.iter(|| {
-                bench
-                    .chain
-                    .execute(&bench.validator.public_key(), &txs)
-                    .unwrap()
-            })
+            b.iter(|| bench.chain.execute(&bench.context(1), &txs, &[]).unwrap())
         });
     }
     g.finish();
@@ -78,7 +74,16 @@ fn state_root(c: &mut Criterion) {
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::new("update", format!("accounts={n}")), |b| {
             b.iter(|| {
-                rustchain_state::tree::compute_update(bench.chain.store(), 1, &changed).unwrap()
+                rustchain_state::tree::compute_update(
+                    bench.chain.store(),
+                    1,
+                    &StateChanges {
+                        accounts: &changed,
+                        validators: &BTreeMap::new(),
+                        offences: &BTreeSet::new(),
+                    },
+                )
+                .unwrap()
             })
         });
     }
@@ -99,11 +104,11 @@ fn commit_and_import(c: &mut Criterion) {
                 let block = bench.block(txs);
                 let executed = bench
                     .chain
-                    .execute(&block.header.proposer, &block.transactions)
+                    .execute(&bench.context(block.header.slot), &block.transactions, &[])
                     .unwrap();
                 (block, executed)
             },
-            |(block, executed)| bench.borrow().chain.commit(&block, executed, true).unwrap(),
+            |(block, executed)| bench.borrow().chain.commit(&block, executed).unwrap(),
             BatchSize::PerIteration,
         )
     });
@@ -115,7 +120,7 @@ fn commit_and_import(c: &mut Criterion) {
                 let txs = bench.transfers(BLOCK);
                 bench.block(txs)
             },
-            |block| import_block(&bench.borrow().chain, &block, u64::MAX, true).unwrap(),
+            |block| import_block(&bench.borrow().chain, &block, u64::MAX).unwrap(),
             BatchSize::PerIteration,
         )
     });
@@ -135,7 +140,7 @@ fn import_ratio(_: &mut Criterion) {
         verify_signatures(&block.transactions).unwrap();
         verify_time += start.elapsed();
         let start = Instant::now();
-        import_block(&bench.chain, &block, u64::MAX, true).unwrap();
+        import_block(&bench.chain, &block, u64::MAX).unwrap();
         import_time += start.elapsed();
     }
     let per_sec = |d: Duration| (rounds * BLOCK) as f64 / d.as_secs_f64();

@@ -12,7 +12,7 @@ use rustchain_primitives::{
     Address, Amount, Block, BlockHeader, ChainId, Hash, KeyPair, Signature, Transaction, TxBody,
     TxPayload,
 };
-use rustchain_state::Chain;
+use rustchain_state::{BlockContext, Chain};
 
 /// A chain in a temporary directory with `senders` funded accounts (100 RTC each).
 pub struct BenchChain {
@@ -64,6 +64,7 @@ impl BenchChain {
                 public_key: validator.public_key(),
                 name: "bench".into(),
             }],
+            jail_slots: [600, 6_000],
             accounts: keys
                 .iter()
                 .map(|k| GenesisAccountSpec {
@@ -111,12 +112,20 @@ impl BenchChain {
             .collect()
     }
 
+    /// The execution context of a block by the bench validator at `slot`.
+    pub fn context(&self, slot: u64) -> BlockContext {
+        BlockContext {
+            proposer: self.validator.public_key(),
+            slot,
+        }
+    }
+
     /// A valid, signed block of `txs` on the current head (executes once to learn the roots).
     pub fn block(&self, txs: Vec<Transaction>) -> Block {
         let head = self.chain.head();
         let executed = self
             .chain
-            .execute(&self.validator.public_key(), &txs)
+            .execute(&self.context(head.slot + 1), &txs, &[])
             .unwrap();
         let genesis = self.chain.genesis();
         let timing = SlotTiming {

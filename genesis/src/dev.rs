@@ -61,6 +61,7 @@ pub fn dev_genesis() -> GenesisSpec {
             public_key: validator.public_key(),
             name: "dev-validator".into(),
         }],
+        jail_slots: crate::spec::default_jail_slots(),
         accounts,
     }
 }

@@ -27,9 +27,18 @@ pub struct GenesisSpec {
     pub min_fee: Amount,
     /// The initial validator set, in proposer-rotation order.
     pub validators: Vec<GenesisValidator>,
+    /// Jail periods, in slots, for a validator's first and second offence; the third offence
+    /// jails it permanently.
+    #[serde(default = "default_jail_slots")]
+    pub jail_slots: [u64; 2],
     /// Initial balances.
     #[serde(default)]
     pub accounts: Vec<GenesisAccountSpec>,
+}
+
+/// Default jail periods: 600 slots, then 6,000 slots.
+pub fn default_jail_slots() -> [u64; 2] {
+    [600, 6_000]
 }
 
 /// A validator in the genesis file.
@@ -83,6 +92,8 @@ pub struct Genesis {
     pub min_fee: Amount,
     /// Validators in rotation order.
     pub validators: Vec<GenesisValidator>,
+    /// Jail periods (slots) for a first and second offence; the third is permanent.
+    pub jail_slots: [u64; 2],
     /// Initial balances, sorted by address.
     pub accounts: Vec<GenesisAccount>,
 }
@@ -164,6 +175,12 @@ impl GenesisSpec {
         if self.reward_per_epoch > self.supply_cap {
             return invalid("reward_per_epoch exceeds supply_cap".into());
         }
+        if self.jail_slots[0] == 0 || self.jail_slots[1] < self.jail_slots[0] {
+            return invalid(format!(
+                "jail_slots must be positive and escalating, got {:?}",
+                self.jail_slots
+            ));
+        }
         if self.validators.is_empty() {
             return invalid("at least one validator is required".into());
         }
@@ -216,6 +233,7 @@ impl GenesisSpec {
             supply_cap: self.supply_cap,
             min_fee: self.min_fee,
             validators: self.validators.clone(),
+            jail_slots: self.jail_slots,
             accounts,
         })
     }

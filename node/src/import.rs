@@ -8,7 +8,7 @@
 use rayon::prelude::*;
 use rustchain_consensus::{check_body, check_header, HeaderError, SlotTiming};
 use rustchain_primitives::{Block, KeyError, Transaction};
-use rustchain_state::{Chain, ChainError, ChainHead};
+use rustchain_state::{BlockContext, Chain, ChainError, ChainHead};
 
 /// Why a block was not imported.
 #[derive(Debug, thiserror::Error)]
@@ -39,13 +39,10 @@ pub fn verify_signatures(txs: &[Transaction]) -> Result<(), (usize, KeyError)> {
         .try_for_each(|(i, tx)| tx.verify_signature().map_err(|e| (i, e)))
 }
 
-/// Validates `block` as the child of the current head and commits it.
-pub fn import_block(
-    chain: &Chain,
-    block: &Block,
-    now_ms: u64,
-    finalized: bool,
-) -> Result<ChainHead, ImportError> {
+/// Validates `block` as the child of the current head and commits it. Signatures are verified
+/// in parallel *while* the block executes (both must succeed), so an import costs about
+/// max(verification, execution) rather than their sum.
+pub fn import_block(chain: &Chain, block: &Block, now_ms: u64) -> Result<ChainHead, ImportError> {
     let head = chain.head();
     let parent = chain
         .store()
@@ -62,14 +59,22 @@ pub fn import_block(
         &parent,
         &genesis.chain_id,
         &timing,
-        &genesis.validator_keys(),
+        &chain
+            .active_validators(block.header.slot)
+            .map_err(ChainError::from)?,
         now_ms,
     )?;
     check_body(block)?;
-    verify_signatures(&block.transactions)
-        .map_err(|(index, error)| ImportError::Signature { index, error })?;
-    let executed = chain.execute(&block.header.proposer, &block.transactions)?;
-    Ok(chain.commit(block, executed, finalized)?)
+    let context = BlockContext {
+        proposer: block.header.proposer,
+        slot: block.header.slot,
+    };
+    let (verified, executed) = rayon::join(
+        || verify_signatures(&block.transactions),
+        || chain.execute(&context, &block.transactions, &block.evidence),
+    );
+    verified.map_err(|(index, error)| ImportError::Signature { index, error })?;
+    Ok(chain.commit(block, executed?)?)
 }
 
 #[cfg(test)]
@@ -85,6 +90,7 @@ mod tests {
     use tokio::sync::broadcast;
 
     use super::*;
+    use crate::finality::FinalityDriver;
     use crate::producer::{HeadEvents, Producer};
 
     fn chain(dir: &std::path::Path) -> Arc<Chain> {
@@ -115,13 +121,11 @@ mod tests {
             new_heads: broadcast::channel(4).0,
             finalized_heads: broadcast::channel(4).0,
         };
-        let p = Producer::new(
-            chain,
-            pool.clone(),
-            dev_validator_key(0).unwrap(),
-            Arc::new(clock),
-            events,
-        );
+        let key = dev_validator_key(0).unwrap();
+        let finality = Arc::new(Mutex::new(
+            FinalityDriver::new(chain.clone(), Some(key.clone()), events.clone()).unwrap(),
+        ));
+        let p = Producer::new(chain, pool.clone(), key, Arc::new(clock), events, finality);
         (p, pool)
     }
 
@@ -150,10 +154,18 @@ mod tests {
                     "included transactions leave the pool"
                 );
             }
-            let head = import_block(&importer, &block, clock.now_ms(), true).unwrap();
+            let head = import_block(&importer, &block, clock.now_ms()).unwrap();
             assert_eq!(head.state_root, producer_chain.head().state_root);
             assert_eq!(head.hash, producer_chain.head().hash);
         }
+        // The single validator's votes finalize each block's parent.
+        assert_eq!(producer_chain.head().finalized_height, 2);
+        let cert = producer_chain
+            .store()
+            .certificate_covering(1)
+            .unwrap()
+            .unwrap();
+        assert_eq!(cert.source.height, 1);
     }
 
     #[test]
@@ -166,7 +178,14 @@ mod tests {
         // Roots computed honestly over the bad transaction: only the signature check can catch it.
         let validator = dev_validator_key(0).unwrap();
         let executed = chain
-            .execute(&validator.public_key(), std::slice::from_ref(&tx))
+            .execute(
+                &BlockContext {
+                    proposer: validator.public_key(),
+                    slot: 1,
+                },
+                std::slice::from_ref(&tx),
+                &[],
+            )
             .unwrap();
         let ids: Vec<Hash> = vec![tx.hash()];
         let mut header = rustchain_primitives::BlockHeader {
@@ -190,7 +209,7 @@ mod tests {
             attestations: vec![],
             evidence: vec![],
         };
-        let err = import_block(&chain, &block, u64::MAX, true).unwrap_err();
+        let err = import_block(&chain, &block, u64::MAX).unwrap_err();
         assert!(
             matches!(err, ImportError::Signature { index: 0, .. }),
             "{err}"
@@ -203,7 +222,7 @@ mod tests {
         tampered.header.transactions_root = merkle_root(&[tampered.transactions[0].hash()]);
         tampered.header.state_root = Hash([1; 32]);
         tampered.header.sign(&genesis.chain_id, &validator);
-        let err = import_block(&chain, &tampered, u64::MAX, true).unwrap_err();
+        let err = import_block(&chain, &tampered, u64::MAX).unwrap_err();
         assert!(err.to_string().contains("state root mismatch"), "{err}");
         assert_eq!(chain.head().height, 0);
     }

@@ -3,8 +3,9 @@
 //!
 //! Building skips transactions that are no longer includable (their nonce was used, or the fee
 //! is no longer payable) rather than producing an invalid block; those that can never become
-//! includable are dropped from the pool. On a single-validator chain the proposer's own vote is
-//! more than 2/3 of the validator set, so every committed block is final at once.
+//! includable are dropped from the pool. After committing, the producer votes for its block
+//! through the [`FinalityDriver`]; on a single-validator chain that vote alone is a quorum, so
+//! each block finalizes its parent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,10 +16,14 @@ use rustchain_mempool::Mempool;
 use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::codec::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use rustchain_primitives::merkle::merkle_root;
-use rustchain_primitives::{Block, BlockHeader, Hash, KeyPair, PublicKey, Signature, Transaction};
+use rustchain_primitives::{
+    Block, BlockHeader, Evidence, Hash, KeyPair, PublicKey, Signature, Transaction,
+};
 use rustchain_rpc::types::HeaderJson;
 use rustchain_state::rules::TxInvalid;
-use rustchain_state::{BuiltBlock, Chain, ChainError};
+use rustchain_state::{BlockContext, BuiltBlock, Chain, ChainError};
+
+use crate::finality::FinalityDriver;
 use tokio::sync::{broadcast, watch};
 
 /// Channels on which new and finalized heads are announced.
@@ -42,6 +47,7 @@ pub struct Producer {
     timing: SlotTiming,
     validators: Vec<PublicKey>,
     events: HeadEvents,
+    finality: Arc<Mutex<FinalityDriver>>,
 }
 
 impl std::fmt::Debug for Producer {
@@ -60,6 +66,7 @@ impl Producer {
         key: KeyPair,
         clock: Arc<dyn SlotClock>,
         events: HeadEvents,
+        finality: Arc<Mutex<FinalityDriver>>,
     ) -> Self {
         let genesis = chain.genesis();
         let timing = SlotTiming {
@@ -75,6 +82,7 @@ impl Producer {
             timing,
             validators,
             events,
+            finality,
         }
     }
 
@@ -99,11 +107,13 @@ impl Producer {
             .collect()
         };
         let proposer = self.key.public_key();
+        let context = BlockContext { proposer, slot };
         let BuiltBlock {
             transactions: txs,
+            evidence,
             executed,
             left_out,
-        } = self.chain.build(&proposer, candidates)?;
+        } = self.chain.build(&context, candidates, Vec::new())?;
         let ids: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         let mut header = BlockHeader {
             version: HEADER_VERSION,
@@ -113,7 +123,7 @@ impl Producer {
             parent_hash: head.hash,
             transactions_root: merkle_root(&ids),
             attestations_root: merkle_root(&[]),
-            evidence_root: merkle_root(&[]),
+            evidence_root: merkle_root(&evidence.iter().map(Evidence::hash).collect::<Vec<_>>()),
             state_root: executed.state_root,
             receipts_root: executed.receipts_root,
             proposer,
@@ -124,10 +134,9 @@ impl Producer {
             header,
             transactions: txs,
             attestations: vec![],
-            evidence: vec![],
+            evidence,
         };
-        let finalized = self.validators.len() == 1;
-        let new_head = self.chain.commit(&block, executed, finalized)?;
+        let new_head = self.chain.commit(&block, executed)?;
 
         {
             let mut pool = self.mempool.lock();
@@ -159,10 +168,8 @@ impl Producer {
         );
         let header_json = HeaderJson::from(&block.header);
         // No subscribers is not an error.
-        let _ = self.events.new_heads.send(header_json.clone());
-        if finalized {
-            let _ = self.events.finalized_heads.send(header_json);
-        }
+        let _ = self.events.new_heads.send(header_json);
+        self.finality.lock().vote_for_head()?;
         Ok(block)
     }
 

@@ -16,6 +16,7 @@ use tokio::sync::{broadcast, watch};
 use zeroize::Zeroizing;
 
 use crate::config::{GenesisSource, NodeConfig};
+use crate::finality::FinalityDriver;
 use crate::producer::{HeadEvents, Producer};
 
 /// Loads and validates the configured genesis.
@@ -163,8 +164,21 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     }
 
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let mut producer_task = key.filter(|_| is_validator).map(|key| {
-        let producer = Arc::new(Producer::new(chain.clone(), mempool, key, clock, events));
+    let validator_key = key.filter(|_| is_validator);
+    let finality = Arc::new(Mutex::new(FinalityDriver::new(
+        chain.clone(),
+        validator_key.clone(),
+        events.clone(),
+    )?));
+    let mut producer_task = validator_key.map(|key| {
+        let producer = Arc::new(Producer::new(
+            chain.clone(),
+            mempool,
+            key,
+            clock,
+            events,
+            finality,
+        ));
         tokio::spawn(producer.run(shutdown_rx))
     });
 

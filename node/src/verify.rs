@@ -53,7 +53,7 @@ pub fn replay_chain(
         if block.hash() != hash {
             bail!("block stored under {hash} hashes to {}", block.hash());
         }
-        import_block(&replay, &block, u64::MAX, true)
+        import_block(&replay, &block, u64::MAX)
             .with_context(|| format!("block {height} ({hash}) does not replay"))?;
         if height.is_multiple_of(1_000) {
             progress(height, head.height);

@@ -38,9 +38,9 @@ pub enum Evidence {
     /// Two different headers for one slot, signed by one proposer.
     DoubleProposal {
         /// one header
-        first: BlockHeader,
+        first: Box<BlockHeader>,
         /// the other
-        second: BlockHeader,
+        second: Box<BlockHeader>,
     },
     /// Two different votes by one validator for the same target height.
     DoubleVote {
@@ -85,7 +85,9 @@ pub enum EvidenceError {
         second: u64,
     },
     /// The outer vote does not strictly surround the inner one.
-    #[error("vote span {outer_source}..{outer_target} does not surround {inner_source}..{inner_target}")]
+    #[error(
+        "vote span {outer_source}..{outer_target} does not surround {inner_source}..{inner_target}"
+    )]
     NotSurrounding {
         /// outer source height
         outer_source: u64,
@@ -254,7 +256,7 @@ mod tests {
         KeyPair::from_secret_bytes(&[i; 32]).unwrap()
     }
 
-    fn header(k: &KeyPair, slot: u64, root: u8) -> BlockHeader {
+    fn header(k: &KeyPair, slot: u64, root: u8) -> Box<BlockHeader> {
         let mut h = BlockHeader {
             version: HEADER_VERSION,
             height: 3,
@@ -270,7 +272,7 @@ mod tests {
             signature: Signature::EMPTY,
         };
         h.sign(&chain(), k);
-        h
+        Box::new(h)
     }
 
     fn vote(k: &KeyPair, source: u64, target: u64, tag: u8) -> Vote {
@@ -315,7 +317,10 @@ mod tests {
             first: header(&a, 7, 1),
             second: header(&b, 7, 2),
         };
-        assert_eq!(signers.verify(&chain()), Err(EvidenceError::DifferentSigners));
+        assert_eq!(
+            signers.verify(&chain()),
+            Err(EvidenceError::DifferentSigners)
+        );
         let mut forged = header(&a, 7, 2);
         forged.signature = header(&a, 7, 1).signature;
         let forged = Evidence::DoubleProposal {

@@ -30,7 +30,17 @@ pub const MAX_CERTIFICATE_BYTES: usize = 256 + MAX_CERTIFICATE_VOTES * (32 + 64)
 
 /// A block named by height and hash.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
 )]
 pub struct Checkpoint {
     /// Block height.
@@ -173,10 +183,7 @@ mod tests {
         let cert = FinalityCertificate {
             source: votes[0].body.source,
             target: votes[0].body.target,
-            signatures: votes
-                .iter()
-                .map(|v| (v.body.voter, v.signature))
-                .collect(),
+            signatures: votes.iter().map(|v| (v.body.voter, v.signature)).collect(),
         };
         let rebuilt: Vec<Vote> = cert.votes(&chain_id).collect();
         assert_eq!(rebuilt, votes);

@@ -6,8 +6,13 @@
 //! receipts roots without writing anything; [`Chain::commit`] then writes the block and all its
 //! effects in one synced batch and only afterwards moves the in-memory head. Commits are
 //! serialised, and a commit whose parent is no longer the head is refused.
+//!
+//! Only the canonical chain has state. Switching to another fork is [`Chain::rollback_to`] the
+//! common ancestor (one batch, using per-height undo records) followed by executing and
+//! committing the fork's blocks; rollback below the finalized block is refused.
+//! [`Chain::finalize`] records a finality certificate and moves the finalized pointer.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
 use jmt::storage::TreeUpdateBatch;
@@ -16,13 +21,17 @@ use rustchain_genesis::Genesis;
 use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::{
-    Account, Address, Block, BlockHeader, Hash, PublicKey, Receipt, Signature, Transaction,
+    Account, Address, Block, BlockHeader, Evidence, FinalityCertificate, Hash, PublicKey, Receipt,
+    Signature, Transaction, TxPayload,
 };
 
-use crate::execution::{execute_transactions, AccountReader, BlockExecutionError, BlockExecutor};
+use crate::execution::{
+    execute_block, BlockExecutionError, BlockExecutor, EvidenceRules, StateReader,
+};
 use crate::rules::{TxInvalid, TxRules};
 use crate::store::{Store, StoreError};
-use crate::tree;
+use crate::tree::{self, StateChanges, StateKey};
+use crate::validators::{active_validators, ValidatorRecord};
 
 /// Chain-level failures.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +63,22 @@ pub enum ChainError {
         head: Hash,
         /// head height
         head_height: u64,
+    },
+    /// Rolling back below the finalized block is never allowed.
+    #[error("cannot roll back to height {height}: the finalized height is {finalized}")]
+    BelowFinalized {
+        /// requested height
+        height: u64,
+        /// finalized height
+        finalized: u64,
+    },
+    /// The block is not on the canonical chain.
+    #[error("block {hash} at height {height} is not on the canonical chain")]
+    NotCanonical {
+        /// height
+        height: u64,
+        /// hash
+        hash: Hash,
     },
     /// The header's roots do not match execution.
     #[error("{root} root mismatch: header has {header}, execution gives {computed}")]
@@ -101,6 +126,10 @@ pub struct ExecutedBlock {
     pub receipts: Vec<Receipt>,
     /// Accounts changed.
     pub changed: BTreeMap<Address, Account>,
+    /// Validator records changed (jailings).
+    pub validators: BTreeMap<PublicKey, ValidatorRecord>,
+    /// Offences punished.
+    pub offences: BTreeSet<Hash>,
     update: TreeUpdateBatch,
 }
 
@@ -109,21 +138,101 @@ pub struct ExecutedBlock {
 pub struct BuiltBlock {
     /// Transactions included, in order.
     pub transactions: Vec<Transaction>,
+    /// Evidence included, in order.
+    pub evidence: Vec<Evidence>,
     /// Their effects.
     pub executed: ExecutedBlock,
     /// Candidates left out, with the rule each broke.
     pub left_out: Vec<(Transaction, TxInvalid)>,
 }
 
-/// Account reads at a fixed version.
-struct StateAt<'a> {
+/// State reads at the head, through the `state_latest` table, with the accounts a block touches
+/// fetched up front in one batched read.
+struct HeadState<'a> {
     store: &'a Store,
-    version: u64,
+    cache: HashMap<Address, Account>,
 }
 
-impl AccountReader for StateAt<'_> {
+impl<'a> HeadState<'a> {
+    fn new(store: &'a Store) -> Self {
+        HeadState {
+            store,
+            cache: HashMap::new(),
+        }
+    }
+
+    /// Loads every sender and transfer recipient of `txs`, and `proposer`, in one read.
+    fn prefetch(
+        store: &'a Store,
+        proposer: &PublicKey,
+        txs: &[Transaction],
+    ) -> Result<Self, StoreError> {
+        let mut addresses: Vec<Address> = Vec::with_capacity(txs.len() * 2 + 1);
+        addresses.push(Address::from_public_key(proposer));
+        for tx in txs {
+            addresses.push(tx.body.sender_address());
+            match &tx.body.payload {
+                TxPayload::Transfer { to, .. } => addresses.push(*to),
+            }
+        }
+        addresses.sort_unstable();
+        addresses.dedup();
+        let keys: Vec<[u8; 32]> = addresses.iter().map(|a| tree::account_key(a).0).collect();
+        let values = store.latest_values(&keys)?;
+        let mut cache = HashMap::with_capacity(addresses.len());
+        for (address, value) in addresses.into_iter().zip(values) {
+            let account = match value {
+                Some(bytes) => tree::decode_account(&bytes)?,
+                None => Account::default(),
+            };
+            cache.insert(address, account);
+        }
+        Ok(HeadState { store, cache })
+    }
+}
+
+impl StateReader for HeadState<'_> {
     fn account(&self, address: &Address) -> Result<Account, StoreError> {
-        tree::account_at(self.store, address, self.version)
+        if let Some(a) = self.cache.get(address) {
+            return Ok(*a);
+        }
+        match self.store.latest_value(&tree::account_key(address).0)? {
+            Some(bytes) => tree::decode_account(&bytes),
+            None => Ok(Account::default()),
+        }
+    }
+
+    fn validator(&self, key: &PublicKey) -> Result<ValidatorRecord, StoreError> {
+        match self
+            .store
+            .latest_value(&StateKey::Validator(*key).key_hash().0)?
+        {
+            Some(bytes) => tree::decode_validator(&bytes),
+            None => Ok(ValidatorRecord::default()),
+        }
+    }
+
+    fn offence_punished(&self, id: &Hash) -> Result<bool, StoreError> {
+        Ok(self
+            .store
+            .latest_value(&StateKey::Offence(*id).key_hash().0)?
+            .is_some())
+    }
+}
+
+/// The consensus context of a block being executed.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockContext {
+    /// Who proposes it (fees go to them).
+    pub proposer: PublicKey,
+    /// Its slot (jail sentences start there).
+    pub slot: u64,
+}
+
+fn missing_block(height: u64) -> StoreError {
+    StoreError::Corrupt {
+        table: crate::tables::HEIGHT_INDEX,
+        detail: format!("canonical block at height {height} is missing"),
     }
 }
 
@@ -156,7 +265,7 @@ impl Chain {
                 let mut batch = store.batch();
                 batch.set_genesis(genesis_hash)?;
                 batch.put_block(&genesis_block, &executed.receipts)?;
-                batch.put_tree_update(&executed.update)?;
+                batch.put_tree_update(0, &executed.update)?;
                 batch.set_head(0, genesis_hash)?;
                 batch.set_finalized(0, genesis_hash)?;
                 batch.commit()?;
@@ -216,7 +325,16 @@ impl Chain {
                 )
             })
             .collect();
-        let (state_root, update) = tree::compute_update(store, 0, &changed)?;
+        let (validators, offences) = (BTreeMap::new(), BTreeSet::new());
+        let (state_root, update) = tree::compute_update(
+            store,
+            0,
+            &StateChanges {
+                accounts: &changed,
+                validators: &validators,
+                offences: &offences,
+            },
+        )?;
         let empty = merkle_root(&[]);
         let header = BlockHeader {
             version: HEADER_VERSION,
@@ -245,6 +363,8 @@ impl Chain {
             receipts_root: empty,
             receipts: vec![],
             changed,
+            validators,
+            offences,
             update,
         };
         Ok((block, executed))
@@ -275,32 +395,75 @@ impl Chain {
         &self.store
     }
 
-    /// An account at the head, or at `height` of the canonical chain.
+    /// An account at the head, or at `height` of the canonical chain (heights above the head
+    /// read as the head).
     pub fn account(&self, address: &Address, height: Option<u64>) -> Result<Account, StoreError> {
-        let version = height.unwrap_or_else(|| self.head.read().height);
-        tree::account_at(&self.store, address, version)
-    }
-
-    /// An [`AccountReader`] at the current head.
-    pub fn head_state(&self) -> impl AccountReader + '_ {
-        StateAt {
-            store: &self.store,
-            version: self.head.read().height,
+        let head = self.head.read().height;
+        match height {
+            Some(h) if h < head => tree::account_at(&self.store, address, h),
+            _ => HeadState::new(&self.store).account(address),
         }
     }
 
-    /// Executes `txs` on the head state with fees to `proposer`; writes nothing.
+    /// A [`StateReader`] at the current head.
+    pub fn head_state(&self) -> impl StateReader + '_ {
+        HeadState::new(&self.store)
+    }
+
+    /// A validator's record at the head.
+    pub fn validator_record(&self, key: &PublicKey) -> Result<ValidatorRecord, StoreError> {
+        HeadState::new(&self.store).validator(key)
+    }
+
+    /// The validators not jailed at `slot` according to the head state, in rotation order.
+    pub fn active_validators(&self, slot: u64) -> Result<Vec<PublicKey>, StoreError> {
+        let keys = self.genesis.validator_keys();
+        let mut records = BTreeMap::new();
+        for k in &keys {
+            records.insert(*k, self.validator_record(k)?);
+        }
+        Ok(active_validators(
+            &keys,
+            |k| records.get(k).copied().unwrap_or_default(),
+            slot,
+        ))
+    }
+
+    /// The validators jailed at `slot` according to the head state.
+    pub fn jailed_validators(&self, slot: u64) -> Result<Vec<PublicKey>, StoreError> {
+        let active = self.active_validators(slot)?;
+        Ok(self
+            .genesis
+            .validator_keys()
+            .into_iter()
+            .filter(|k| !active.contains(k))
+            .collect())
+    }
+
+    /// Executes a block's transactions and evidence on the head state; writes nothing.
     pub fn execute(
         &self,
-        proposer: &PublicKey,
+        context: &BlockContext,
         txs: &[Transaction],
+        evidence: &[Evidence],
     ) -> Result<ExecutedBlock, ChainError> {
         let head = self.head();
-        let reader = StateAt {
-            store: &self.store,
-            version: head.height,
+        let reader = HeadState::prefetch(&self.store, &context.proposer, txs)?;
+        let validators = self.genesis.validator_keys();
+        let ev_rules = EvidenceRules {
+            chain_id: &self.genesis.chain_id,
+            validators: &validators,
+            jail_slots: self.genesis.jail_slots,
+            slot: context.slot,
         };
-        let output = execute_transactions(&reader, &self.rules, proposer, txs)?;
+        let output = execute_block(
+            &reader,
+            &self.rules,
+            &context.proposer,
+            txs,
+            evidence,
+            &ev_rules,
+        )?;
         self.finish_execution(&head, output)
     }
 
@@ -309,15 +472,13 @@ impl Chain {
     /// block. Returns the included transactions and their effects; writes nothing.
     pub fn build(
         &self,
-        proposer: &PublicKey,
-        candidates: impl IntoIterator<Item = Transaction>,
+        context: &BlockContext,
+        candidates: Vec<Transaction>,
+        evidence: Vec<Evidence>,
     ) -> Result<BuiltBlock, ChainError> {
         let head = self.head();
-        let reader = StateAt {
-            store: &self.store,
-            version: head.height,
-        };
-        let mut executor = BlockExecutor::new(&reader, &self.rules, proposer);
+        let reader = HeadState::prefetch(&self.store, &context.proposer, &candidates)?;
+        let mut executor = BlockExecutor::new(&reader, &self.rules, &context.proposer);
         let mut transactions = Vec::new();
         let mut left_out = Vec::new();
         for tx in candidates {
@@ -326,9 +487,23 @@ impl Chain {
                 Err(reason) => left_out.push((tx, reason)),
             }
         }
+        let validators = self.genesis.validator_keys();
+        let ev_rules = EvidenceRules {
+            chain_id: &self.genesis.chain_id,
+            validators: &validators,
+            jail_slots: self.genesis.jail_slots,
+            slot: context.slot,
+        };
+        let mut included_evidence = Vec::new();
+        for e in evidence {
+            if executor.apply_evidence(&e, &ev_rules)?.is_ok() {
+                included_evidence.push(e);
+            }
+        }
         let executed = self.finish_execution(&head, executor.finish())?;
         Ok(BuiltBlock {
             transactions,
+            evidence: included_evidence,
             executed,
             left_out,
         })
@@ -340,7 +515,15 @@ impl Chain {
         output: crate::execution::ExecutionOutput,
     ) -> Result<ExecutedBlock, ChainError> {
         let height = head.height + 1;
-        let (state_root, update) = tree::compute_update(&self.store, height, &output.changed)?;
+        let (state_root, update) = tree::compute_update(
+            &self.store,
+            height,
+            &StateChanges {
+                accounts: &output.changed,
+                validators: &output.validators,
+                offences: &output.offences,
+            },
+        )?;
         let receipt_hashes: Vec<Hash> = output.receipts.iter().map(Receipt::hash).collect();
         Ok(ExecutedBlock {
             height,
@@ -349,18 +532,14 @@ impl Chain {
             receipts_root: merkle_root(&receipt_hashes),
             receipts: output.receipts,
             changed: output.changed,
+            validators: output.validators,
+            offences: output.offences,
             update,
         })
     }
 
     /// Writes `block` with its effects in one synced batch and moves the head to it.
-    /// `finalized` also moves the finalized pointer to it.
-    pub fn commit(
-        &self,
-        block: &Block,
-        executed: ExecutedBlock,
-        finalized: bool,
-    ) -> Result<ChainHead, ChainError> {
+    pub fn commit(&self, block: &Block, executed: ExecutedBlock) -> Result<ChainHead, ChainError> {
         let _guard = self.commit_lock.lock();
         let head = self.head();
         let hash = block.hash();
@@ -390,14 +569,8 @@ impl Chain {
         }
         let mut batch = self.store.batch();
         batch.put_block(block, &executed.receipts)?;
-        batch.put_tree_update(&executed.update)?;
+        batch.put_tree_update(header.height, &executed.update)?;
         batch.set_head(header.height, hash)?;
-        let (finalized_height, finalized_hash) = if finalized {
-            batch.set_finalized(header.height, hash)?;
-            (header.height, hash)
-        } else {
-            (head.finalized_height, head.finalized_hash)
-        };
         batch.commit()?;
         let new_head = ChainHead {
             height: header.height,
@@ -405,11 +578,99 @@ impl Chain {
             slot: header.slot,
             timestamp_ms: header.timestamp_ms,
             state_root: header.state_root,
-            finalized_height,
-            finalized_hash,
+            finalized_height: head.finalized_height,
+            finalized_hash: head.finalized_hash,
         };
         *self.head.write() = new_head.clone();
         Ok(new_head)
+    }
+
+    /// Stores a block that is not on the canonical chain (a fork block, or one whose parent
+    /// state is not the head yet) without executing it.
+    pub fn store_fork_block(&self, block: &Block) -> Result<(), ChainError> {
+        let mut batch = self.store.batch();
+        batch.put_block_data(block)?;
+        batch.commit()?;
+        Ok(())
+    }
+
+    /// Takes the canonical chain back to `height` (an ancestor of the head at or above the
+    /// finalized height), in one synced batch. The removed blocks stay known as fork blocks.
+    pub fn rollback_to(&self, height: u64) -> Result<ChainHead, ChainError> {
+        let _guard = self.commit_lock.lock();
+        let head = self.head();
+        if height < head.finalized_height {
+            return Err(ChainError::BelowFinalized {
+                height,
+                finalized: head.finalized_height,
+            });
+        }
+        if height >= head.height {
+            return Ok(head);
+        }
+        let mut batch = self.store.batch();
+        for h in ((height + 1)..=head.height).rev() {
+            let hash = self.store.hash_at(h)?.ok_or_else(|| missing_block(h))?;
+            let block = self.store.block(&hash)?.ok_or_else(|| missing_block(h))?;
+            batch.remove_canonical(&block)?;
+        }
+        let hash = self
+            .store
+            .hash_at(height)?
+            .ok_or_else(|| missing_block(height))?;
+        let header = self
+            .store
+            .header(&hash)?
+            .ok_or_else(|| missing_block(height))?;
+        batch.set_head(height, hash)?;
+        batch.commit()?;
+        let new_head = ChainHead {
+            height,
+            hash,
+            slot: header.slot,
+            timestamp_ms: header.timestamp_ms,
+            state_root: header.state_root,
+            finalized_height: head.finalized_height,
+            finalized_hash: head.finalized_hash,
+        };
+        *self.head.write() = new_head.clone();
+        Ok(new_head)
+    }
+
+    /// Records that the canonical block `certificate.source` is final, with its certificate.
+    /// A certificate for a height at or below the finalized one is ignored.
+    pub fn finalize(&self, certificate: &FinalityCertificate) -> Result<ChainHead, ChainError> {
+        let _guard = self.commit_lock.lock();
+        let head = self.head();
+        let source = certificate.source;
+        if source.height <= head.finalized_height {
+            return Ok(head);
+        }
+        if self.store.hash_at(source.height)? != Some(source.hash) {
+            return Err(ChainError::NotCanonical {
+                height: source.height,
+                hash: source.hash,
+            });
+        }
+        let mut batch = self.store.batch();
+        batch.put_certificate(certificate)?;
+        batch.set_finalized(source.height, source.hash)?;
+        batch.commit()?;
+        let mut guard = self.head.write();
+        guard.finalized_height = source.height;
+        guard.finalized_hash = source.hash;
+        Ok(guard.clone())
+    }
+
+    /// Persists this node's validator voting record (call before sending the vote).
+    pub fn save_voter_record<T: borsh::BorshSerialize>(
+        &self,
+        record: &T,
+    ) -> Result<(), ChainError> {
+        let mut batch = self.store.batch();
+        batch.set_voter_record(record)?;
+        batch.commit()?;
+        Ok(())
     }
 }
 
@@ -421,8 +682,12 @@ mod tests {
 
     fn block_on_head(chain: &Chain, txs: Vec<Transaction>) -> (Block, ExecutedBlock) {
         let proposer = dev_validator_key(0).unwrap();
-        let executed = chain.execute(&proposer.public_key(), &txs).unwrap();
         let head = chain.head();
+        let context = BlockContext {
+            proposer: proposer.public_key(),
+            slot: head.slot + 1,
+        };
+        let executed = chain.execute(&context, &txs, &[]).unwrap();
         let ids: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         let mut header = BlockHeader {
             version: HEADER_VERSION,
@@ -488,12 +753,12 @@ mod tests {
         .sign(&alice);
         let bob_before = chain.account(&bob, None).unwrap();
         let (block, executed) = block_on_head(&chain, vec![tx.clone()]);
-        chain.commit(&block, executed, true).unwrap();
+        chain.commit(&block, executed).unwrap();
         // An empty block after it keeps the same state root.
         let (empty, executed) = block_on_head(&chain, vec![]);
         let root_before = chain.head().state_root;
         assert_eq!(executed.state_root, root_before);
-        chain.commit(&empty, executed, true).unwrap();
+        chain.commit(&empty, executed).unwrap();
         let head = chain.head();
         assert_eq!(head.height, 2);
         drop(chain);
@@ -538,15 +803,203 @@ mod tests {
         let (mut bad, executed_again) = block_on_head(&chain, vec![]);
         bad.header.state_root = Hash([9; 32]);
         assert!(matches!(
-            chain.commit(&bad, executed_again, true),
+            chain.commit(&bad, executed_again),
             Err(ChainError::RootMismatch { root: "state", .. })
         ));
-        chain.commit(&block, executed, true).unwrap();
-        let (_, stale) = (0, chain.execute(&PublicKey::default(), &[]).unwrap());
+        chain.commit(&block, executed).unwrap();
+        let context = BlockContext {
+            proposer: PublicKey::default(),
+            slot: 9,
+        };
+        let stale = chain.execute(&context, &[], &[]).unwrap();
         let old = block.clone();
         assert!(matches!(
-            chain.commit(&old, stale, true),
+            chain.commit(&old, stale),
             Err(ChainError::NotOnHead { .. })
+        ));
+    }
+
+    fn transfer(from: u32, nonce: u64, amount: u64) -> Transaction {
+        let key = dev_account_key(from).unwrap();
+        TxBody {
+            chain_id: dev_genesis().chain_id,
+            sender: key.public_key(),
+            nonce,
+            fee: Amount::from_base_units(1_000),
+            payload: TxPayload::Transfer {
+                to: Address([7; 20]),
+                amount: Amount::from_base_units(amount),
+            },
+        }
+        .sign(&key)
+    }
+
+    #[test]
+    fn rollback_restores_state_and_indices_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Chain::open(dir.path(), dev_genesis().validate().unwrap()).unwrap();
+        let (b1, e1) = block_on_head(&chain, vec![transfer(0, 0, 5)]);
+        chain.commit(&b1, e1).unwrap();
+        let at_1 = chain.head();
+        let sender = transfer(0, 0, 5).body.sender_address();
+        let (sender_1, recipient_1) = (
+            chain.account(&sender, None).unwrap(),
+            chain.account(&Address([7; 20]), None).unwrap(),
+        );
+        let (b2, e2) = block_on_head(&chain, vec![transfer(0, 1, 6), transfer(1, 0, 7)]);
+        chain.commit(&b2, e2).unwrap();
+        let (b3, e3) = block_on_head(&chain, vec![transfer(2, 0, 8)]);
+        chain.commit(&b3, e3).unwrap();
+        assert_eq!(chain.head().height, 3);
+
+        let head = chain.rollback_to(1).unwrap();
+        assert_eq!(head, at_1);
+        assert_eq!(chain.account(&sender, None).unwrap(), sender_1);
+        assert_eq!(chain.account(&Address([7; 20]), None).unwrap(), recipient_1);
+        assert!(chain
+            .store()
+            .tx_location(&transfer(1, 0, 7).hash())
+            .unwrap()
+            .is_none());
+        assert_eq!(chain.store().hash_at(2).unwrap(), None);
+        // The rolled-back blocks are still known (as fork blocks).
+        assert!(chain.store().block(&b2.hash()).unwrap().is_some());
+
+        // A different block at height 2 executes on the restored state and commits.
+        let (fork, ef) = block_on_head(&chain, vec![transfer(3, 0, 9)]);
+        assert_eq!(ef.height, 2);
+        chain.commit(&fork, ef).unwrap();
+        assert_eq!(
+            tree::root_at(chain.store(), 2).unwrap(),
+            chain.head().state_root
+        );
+        // Re-applying the old branch from the fork point reproduces its roots exactly.
+        chain.rollback_to(1).unwrap();
+        let ctx = |b: &Block| BlockContext {
+            proposer: b.header.proposer,
+            slot: b.header.slot,
+        };
+        for b in [&b2, &b3] {
+            let e = chain.execute(&ctx(b), &b.transactions, &[]).unwrap();
+            chain.commit(b, e).unwrap();
+        }
+        assert_eq!(chain.head().hash, b3.hash());
+        drop(chain);
+        let chain = Chain::open(dir.path(), dev_genesis().validate().unwrap()).unwrap();
+        assert_eq!(chain.head().hash, b3.hash());
+    }
+
+    #[test]
+    fn rollback_below_finalized_is_refused_and_certificates_are_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Chain::open(dir.path(), dev_genesis().validate().unwrap()).unwrap();
+        for _ in 0..3 {
+            let (b, e) = block_on_head(&chain, vec![]);
+            chain.commit(&b, e).unwrap();
+        }
+        let source = rustchain_primitives::Checkpoint {
+            height: 2,
+            hash: chain.store().hash_at(2).unwrap().unwrap(),
+        };
+        let target = rustchain_primitives::Checkpoint {
+            height: 3,
+            hash: chain.head().hash,
+        };
+        let cert = FinalityCertificate {
+            source,
+            target,
+            signatures: vec![],
+        };
+        assert_eq!(chain.finalize(&cert).unwrap().finalized_height, 2);
+        assert_eq!(chain.store().certificate_covering(1).unwrap(), Some(cert));
+        assert!(matches!(
+            chain.rollback_to(1),
+            Err(ChainError::BelowFinalized { .. })
+        ));
+        let bogus = FinalityCertificate {
+            source: rustchain_primitives::Checkpoint {
+                height: 3,
+                hash: Hash([1; 32]),
+            },
+            target,
+            signatures: vec![],
+        };
+        assert!(matches!(
+            chain.finalize(&bogus),
+            Err(ChainError::NotCanonical { .. })
+        ));
+    }
+
+    #[test]
+    fn evidence_jails_once_and_escalates() {
+        use rustchain_primitives::{Checkpoint, VoteBody};
+        let dir = tempfile::tempdir().unwrap();
+        let genesis = dev_genesis().validate().unwrap();
+        let chain = Chain::open(dir.path(), genesis.clone()).unwrap();
+        let validator = dev_validator_key(0).unwrap();
+        let vote = |height: u64, tag: u8| {
+            VoteBody {
+                chain_id: genesis.chain_id.clone(),
+                voter: validator.public_key(),
+                source: Checkpoint::default(),
+                target: Checkpoint {
+                    height,
+                    hash: Hash([tag; 32]),
+                },
+            }
+            .sign(&validator)
+        };
+        let double = |height: u64| Evidence::DoubleVote {
+            first: vote(height, 1),
+            second: vote(height, 2),
+        };
+        let context = BlockContext {
+            proposer: validator.public_key(),
+            slot: 10,
+        };
+        let executed = chain.execute(&context, &[], &[double(5)]).unwrap();
+        let record = executed.validators[&validator.public_key()];
+        assert_eq!(record.offences, 1);
+        assert_eq!(record.jailed_until_slot, 10 + genesis.jail_slots[0]);
+        // The same offence twice in one block is invalid.
+        assert!(matches!(
+            chain.execute(&context, &[], &[double(5), double(5)]),
+            Err(ChainError::Execution(
+                BlockExecutionError::InvalidEvidence { index: 1, .. }
+            ))
+        ));
+        // Two offences: the second sentence, then permanently.
+        let executed = chain
+            .execute(&context, &[], &[double(5), double(6), double(7)])
+            .unwrap();
+        assert!(executed.validators[&validator.public_key()].is_permanently_jailed());
+        // Committed, the jail shows in the head state and the offence cannot be reused.
+        let (mut b, _) = block_on_head(&chain, vec![]);
+        let executed = chain
+            .execute(
+                &BlockContext {
+                    proposer: validator.public_key(),
+                    slot: b.header.slot,
+                },
+                &[],
+                &[double(5)],
+            )
+            .unwrap();
+        b.evidence = vec![double(5)];
+        b.header.evidence_root = b.compute_evidence_root();
+        b.header.state_root = executed.state_root;
+        b.header.sign(&genesis.chain_id, &validator);
+        chain.commit(&b, executed).unwrap();
+        assert_eq!(chain.active_validators(b.header.slot).unwrap(), vec![]);
+        assert!(chain
+            .active_validators(b.header.slot + genesis.jail_slots[0])
+            .unwrap()
+            .contains(&validator.public_key()));
+        assert!(matches!(
+            chain.execute(&context, &[], &[double(5)]),
+            Err(ChainError::Execution(
+                BlockExecutionError::InvalidEvidence { .. }
+            ))
         ));
     }
 }

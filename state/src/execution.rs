@@ -11,21 +11,43 @@
 //! 3. the payload applies if it can (a transfer needs `amount` left after the fee), otherwise the
 //!    receipt says why it failed and nothing else changes.
 //!
+//! Then each piece of evidence, in order, must be valid (see [`crate::validators`]) and jails
+//! its offender; invalid evidence makes the whole block invalid.
+//!
 //! Signatures are *not* checked here: the caller verifies them once, in parallel, before calling.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use rustchain_primitives::receipt::FailureReason;
 use rustchain_primitives::{
-    Account, Address, Event, PublicKey, Receipt, Transaction, TxPayload, TxStatus,
+    Account, Address, ChainId, Event, Evidence, Hash, PublicKey, Receipt, Transaction, TxPayload,
+    TxStatus,
 };
 
 use crate::rules::{check_includable, check_stateless, TxInvalid, TxRules};
+use crate::validators::{check_evidence, EvidenceInvalid, ValidatorRecord};
 
-/// Read access to the parent state's accounts.
-pub trait AccountReader {
+/// Read access to the parent state.
+pub trait StateReader {
     /// The account at `address`, or the default (empty) account if absent.
     fn account(&self, address: &Address) -> Result<Account, crate::StoreError>;
+    /// The validator's record, or the default (clean) record if absent.
+    fn validator(&self, key: &PublicKey) -> Result<ValidatorRecord, crate::StoreError>;
+    /// Was this offence already punished?
+    fn offence_punished(&self, id: &Hash) -> Result<bool, crate::StoreError>;
+}
+
+/// What evidence execution needs to know about the chain and the block.
+#[derive(Debug, Clone)]
+pub struct EvidenceRules<'a> {
+    /// This chain.
+    pub chain_id: &'a ChainId,
+    /// The genesis validator set.
+    pub validators: &'a [PublicKey],
+    /// Jail periods for a first and second offence.
+    pub jail_slots: [u64; 2],
+    /// The slot of the block being executed.
+    pub slot: u64,
 }
 
 /// Why a block's transactions cannot be executed.
@@ -39,6 +61,14 @@ pub enum BlockExecutionError {
         /// the rule broken
         reason: TxInvalid,
     },
+    /// A piece of evidence is invalid.
+    #[error("evidence {index} is invalid: {reason}")]
+    InvalidEvidence {
+        /// position in the block's evidence list
+        index: usize,
+        /// the rule broken
+        reason: EvidenceInvalid,
+    },
     /// Reading state failed.
     #[error(transparent)]
     Store(#[from] crate::StoreError),
@@ -49,6 +79,10 @@ pub enum BlockExecutionError {
 pub struct ExecutionOutput {
     /// Every account touched, with its new value, in address order.
     pub changed: BTreeMap<Address, Account>,
+    /// Validator records changed (by evidence), by key.
+    pub validators: BTreeMap<PublicKey, ValidatorRecord>,
+    /// Offences punished in this block.
+    pub offences: BTreeSet<Hash>,
     /// One receipt per transaction, in order.
     pub receipts: Vec<Receipt>,
 }
@@ -59,14 +93,14 @@ pub struct ExecutionOutput {
 /// if it breaks an inclusion rule, changes nothing: block *import* turns that into an invalid
 /// block ([`execute_transactions`]), block *building* simply leaves the transaction out.
 #[derive(Debug)]
-pub struct BlockExecutor<'r, R: AccountReader + ?Sized> {
+pub struct BlockExecutor<'r, R: StateReader + ?Sized> {
     reader: &'r R,
     rules: &'r TxRules,
     proposer: Address,
     output: ExecutionOutput,
 }
 
-impl<'r, R: AccountReader + ?Sized> BlockExecutor<'r, R> {
+impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
     /// Starts a block on `reader` with fees to `proposer`.
     pub fn new(reader: &'r R, rules: &'r TxRules, proposer: &PublicKey) -> Self {
         BlockExecutor {
@@ -189,6 +223,31 @@ impl<'r, R: AccountReader + ?Sized> BlockExecutor<'r, R> {
         Ok(Ok(()))
     }
 
+    /// Applies one piece of evidence: checks it and jails the offender.
+    pub fn apply_evidence(
+        &mut self,
+        evidence: &Evidence,
+        rules: &EvidenceRules<'_>,
+    ) -> Result<Result<(), EvidenceInvalid>, crate::StoreError> {
+        if let Err(e) = check_evidence(evidence, rules.chain_id, rules.validators) {
+            return Ok(Err(e));
+        }
+        let id = evidence.offence_id();
+        if self.output.offences.contains(&id) || self.reader.offence_punished(&id)? {
+            return Ok(Err(EvidenceInvalid::AlreadyPunished));
+        }
+        let offender = evidence.offender();
+        let record = match self.output.validators.get(&offender) {
+            Some(r) => *r,
+            None => self.reader.validator(&offender)?,
+        };
+        self.output
+            .validators
+            .insert(offender, record.punished(rules.slot, rules.jail_slots));
+        self.output.offences.insert(id);
+        Ok(Ok(()))
+    }
+
     /// Receipts of the transactions applied so far.
     pub fn receipts(&self) -> &[Receipt] {
         &self.output.receipts
@@ -212,7 +271,7 @@ impl<'r, R: AccountReader + ?Sized> BlockExecutor<'r, R> {
 
 /// Executes `txs` on top of `reader` with fees going to `proposer`; the first transaction that
 /// breaks an inclusion rule makes the whole list (the block) invalid.
-pub fn execute_transactions<R: AccountReader + ?Sized>(
+pub fn execute_transactions<R: StateReader + ?Sized>(
     reader: &R,
     rules: &TxRules,
     proposer: &PublicKey,
@@ -227,6 +286,29 @@ pub fn execute_transactions<R: AccountReader + ?Sized>(
     Ok(executor.finish())
 }
 
+/// Executes a block's transactions, then its evidence; anything invalid makes the block invalid.
+pub fn execute_block<R: StateReader + ?Sized>(
+    reader: &R,
+    rules: &TxRules,
+    proposer: &PublicKey,
+    txs: &[Transaction],
+    evidence: &[Evidence],
+    evidence_rules: &EvidenceRules<'_>,
+) -> Result<ExecutionOutput, BlockExecutionError> {
+    let mut executor = BlockExecutor::new(reader, rules, proposer);
+    for (index, tx) in txs.iter().enumerate() {
+        if let Err(reason) = executor.apply(tx)? {
+            return Err(BlockExecutionError::InvalidTransaction { index, reason });
+        }
+    }
+    for (index, e) in evidence.iter().enumerate() {
+        if let Err(reason) = executor.apply_evidence(e, evidence_rules)? {
+            return Err(BlockExecutionError::InvalidEvidence { index, reason });
+        }
+    }
+    Ok(executor.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,9 +317,15 @@ mod tests {
     use std::collections::HashMap;
 
     struct MapReader(HashMap<Address, Account>);
-    impl AccountReader for MapReader {
+    impl StateReader for MapReader {
         fn account(&self, address: &Address) -> Result<Account, crate::StoreError> {
             Ok(self.0.get(address).copied().unwrap_or_default())
+        }
+        fn validator(&self, _key: &PublicKey) -> Result<ValidatorRecord, crate::StoreError> {
+            Ok(ValidatorRecord::default())
+        }
+        fn offence_punished(&self, _id: &Hash) -> Result<bool, crate::StoreError> {
+            Ok(false)
         }
     }
 

@@ -6,8 +6,9 @@
 //!   is the block height; it proves both inclusion and absence of an account.
 //! - [`store`]: RocksDB with one column family per typed table; every block is committed in one
 //!   synced `WriteBatch`.
+//! - [`validators`]: validator records and the jail rules applied by evidence.
 //! - [`chain`]: the chain state a node runs: genesis initialisation, block execution against the
-//!   head, and commit.
+//!   head, commit, rollback to a fork point, and finalization.
 
 pub mod chain;
 pub mod execution;
@@ -15,10 +16,13 @@ pub mod rules;
 pub mod store;
 pub mod tables;
 pub mod tree;
+pub mod validators;
 
-pub use chain::{BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock};
+pub use chain::{BlockContext, BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock};
 pub use execution::{
-    execute_transactions, AccountReader, BlockExecutionError, BlockExecutor, ExecutionOutput,
+    execute_block, execute_transactions, BlockExecutionError, BlockExecutor, EvidenceRules,
+    ExecutionOutput, StateReader,
 };
 pub use rules::{check_includable, check_stateless, TxInvalid, TxRules};
 pub use store::{Store, StoreError, TxLocation};
+pub use validators::{EvidenceInvalid, ValidatorRecord};

@@ -15,7 +15,8 @@ use rocksdb::{
     WriteOptions, DB,
 };
 use rustchain_primitives::{
-    codec, Attestation, Block, BlockHeader, Evidence, Hash, Receipt, Transaction,
+    codec, Attestation, Block, BlockHeader, Evidence, FinalityCertificate, Hash, Receipt,
+    Transaction,
 };
 
 use crate::tables::{self, meta};
@@ -46,6 +47,9 @@ pub enum StoreError {
     #[error("state tree error: {0}")]
     Tree(String),
 }
+
+/// `state_latest` values before a height's block was applied: `(key hash, previous value)`.
+pub(crate) type UndoRecord = Vec<([u8; 32], Option<Vec<u8>>)>;
 
 /// Where a transaction is in the canonical chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -243,6 +247,51 @@ impl Store {
         }
     }
 
+    /// The value of a state entry at the head.
+    pub fn latest_value(&self, key_hash: &[u8; 32]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.get(tables::STATE_LATEST, key_hash)
+    }
+
+    /// Values of many state entries at the head, in one batched read.
+    pub fn latest_values(&self, keys: &[[u8; 32]]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let cf = self.cf(tables::STATE_LATEST)?;
+        self.db
+            .batched_multi_get_cf(cf, keys.iter(), false)
+            .into_iter()
+            .map(|r| Ok(r?.map(|v| v.to_vec())))
+            .collect()
+    }
+
+    /// The undo record of canonical height `height`.
+    pub(crate) fn undo(&self, height: u64) -> Result<Option<UndoRecord>, StoreError> {
+        self.get_decoded(tables::UNDO, &tables::height_key(height))
+    }
+
+    /// The finality certificate stored for the lowest finalized height `>= height`: it proves
+    /// that block final, and with it every ancestor, including the block at `height`.
+    pub fn certificate_covering(
+        &self,
+        height: u64,
+    ) -> Result<Option<FinalityCertificate>, StoreError> {
+        let cf = self.cf(tables::CERTIFICATES)?;
+        let key = tables::height_key(height);
+        let mut iter = self
+            .db
+            .iterator_cf(cf, IteratorMode::From(&key, Direction::Forward));
+        match iter.next() {
+            None => Ok(None),
+            Some(item) => {
+                let (_, v) = item?;
+                Ok(Some(decode_stored(tables::CERTIFICATES, &v)?))
+            }
+        }
+    }
+
+    /// This node's stored voting record.
+    pub fn voter_record<T: BorshDeserialize>(&self) -> Result<Option<T>, StoreError> {
+        self.get_decoded(tables::METADATA, meta::VOTER_RECORD)
+    }
+
     /// A state tree node.
     pub(crate) fn state_node(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         self.get(tables::STATE_NODES, key)
@@ -281,10 +330,10 @@ impl StoreBatch<'_> {
         Ok(())
     }
 
-    /// Header, body, height index entry, transaction index and receipts of a canonical block.
-    pub fn put_block(&mut self, block: &Block, receipts: &[Receipt]) -> Result<(), StoreError> {
+    /// Header and body of a block, without any index: a block known but not (or not yet)
+    /// on the canonical chain.
+    pub fn put_block_data(&mut self, block: &Block) -> Result<(), StoreError> {
         let hash = block.hash();
-        let height = block.header.height;
         self.put(tables::HEADERS, &hash.0, &block.header)?;
         let cf = self.store.cf(tables::BODIES)?;
         // Encode the body without cloning the transactions: the body's encoding is the block's
@@ -292,6 +341,14 @@ impl StoreBatch<'_> {
         let header_len = codec::encode(&block.header).len();
         let block_bytes = block.encode();
         self.batch.put_cf(cf, hash.0, &block_bytes[header_len..]);
+        Ok(())
+    }
+
+    /// Header, body, height index entry, transaction index and receipts of a canonical block.
+    pub fn put_block(&mut self, block: &Block, receipts: &[Receipt]) -> Result<(), StoreError> {
+        let hash = block.hash();
+        let height = block.header.height;
+        self.put_block_data(block)?;
         self.put(tables::HEIGHT_INDEX, &tables::height_key(height), &hash)?;
         for (index, (tx, receipt)) in block.transactions.iter().zip(receipts).enumerate() {
             let index = u32::try_from(index).map_err(|_| StoreError::Corrupt {
@@ -316,9 +373,11 @@ impl StoreBatch<'_> {
         Ok(())
     }
 
-    /// State tree nodes and values.
+    /// State tree nodes and values of canonical height `height`, the `state_latest` mirror, and
+    /// the undo record that lets [`StoreBatch::remove_canonical`] take them back.
     pub fn put_tree_update(
         &mut self,
+        height: u64,
         update: &jmt::storage::TreeUpdateBatch,
     ) -> Result<(), StoreError> {
         let nodes = self.store.cf(tables::STATE_NODES)?;
@@ -327,6 +386,15 @@ impl StoreBatch<'_> {
                 .put_cf(nodes, codec::encode(key), codec::encode(node));
         }
         let values = self.store.cf(tables::STATE_VALUES)?;
+        let latest = self.store.cf(tables::STATE_LATEST)?;
+        let keys: Vec<[u8; 32]> = update
+            .node_batch
+            .values()
+            .keys()
+            .map(|(_, key_hash)| key_hash.0)
+            .collect();
+        let previous = self.store.latest_values(&keys)?;
+        let undo: UndoRecord = keys.iter().copied().zip(previous).collect();
         for ((version, key_hash), value) in update.node_batch.values() {
             let k = tables::state_value_key(&key_hash.0, *version);
             match value {
@@ -335,11 +403,65 @@ impl StoreBatch<'_> {
                     stored.push(1);
                     stored.extend_from_slice(v);
                     self.batch.put_cf(values, k, stored);
+                    self.batch.put_cf(latest, key_hash.0, v);
                 }
-                None => self.batch.put_cf(values, k, [0u8]),
+                None => {
+                    self.batch.put_cf(values, k, [0u8]);
+                    self.batch.delete_cf(latest, key_hash.0);
+                }
             }
         }
+        self.put(tables::UNDO, &tables::height_key(height), &undo)
+    }
+
+    /// Takes canonical block `block` (the current head) off the canonical chain: its indices, its
+    /// state values and tree root, restoring `state_latest` from its undo record. Header, body
+    /// and receipts stay (the block is still known, as a fork block).
+    pub fn remove_canonical(&mut self, block: &Block) -> Result<(), StoreError> {
+        let height = block.header.height;
+        let undo = self
+            .store
+            .undo(height)?
+            .ok_or_else(|| StoreError::Corrupt {
+                table: tables::UNDO,
+                detail: format!("no undo record for height {height}"),
+            })?;
+        let values = self.store.cf(tables::STATE_VALUES)?;
+        let latest = self.store.cf(tables::STATE_LATEST)?;
+        for (key_hash, previous) in &undo {
+            self.batch
+                .delete_cf(values, tables::state_value_key(key_hash, height));
+            match previous {
+                Some(v) => self.batch.put_cf(latest, key_hash, v),
+                None => self.batch.delete_cf(latest, key_hash),
+            }
+        }
+        // Tree nodes of this version stay: nothing at or below the new head refers to them, and
+        // executing another block at this height overwrites the root (reads of heights above
+        // the head are refused by `Chain`).
+        let tx_index = self.store.cf(tables::TX_INDEX)?;
+        for tx in &block.transactions {
+            self.batch.delete_cf(tx_index, tx.hash().0);
+        }
+        let cf = self.store.cf(tables::HEIGHT_INDEX)?;
+        self.batch.delete_cf(cf, tables::height_key(height));
+        let cf = self.store.cf(tables::UNDO)?;
+        self.batch.delete_cf(cf, tables::height_key(height));
         Ok(())
+    }
+
+    /// Stores the certificate of a finalized block.
+    pub fn put_certificate(&mut self, certificate: &FinalityCertificate) -> Result<(), StoreError> {
+        self.put(
+            tables::CERTIFICATES,
+            &tables::height_key(certificate.source.height),
+            certificate,
+        )
+    }
+
+    /// Records this node's voting record.
+    pub fn set_voter_record<T: BorshSerialize>(&mut self, record: &T) -> Result<(), StoreError> {
+        self.put(tables::METADATA, meta::VOTER_RECORD, record)
     }
 
     /// Sets the head pointer.

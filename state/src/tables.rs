@@ -9,13 +9,19 @@
 //! | `receipts`      | block hash ‖ index (u32 big-endian)  | borsh `Receipt`                         |
 //! | `state_values`  | state key hash ‖ version (u64 BE)    | 0x00 (deleted) or 0x01 ‖ value          |
 //! | `state_nodes`   | borsh jmt `NodeKey`                  | borsh jmt `Node`                        |
+//! | `state_latest`  | state key hash                       | value at the head (absent = none)       |
+//! | `undo`          | height, u64 big-endian               | borsh `Vec<(key hash, Option<value>)>`: `state_latest` before that height |
+//! | `certificates`  | finalized height, u64 big-endian     | borsh `FinalityCertificate`             |
 //! | `metadata`      | ASCII name                           | per key (see [`meta`])                  |
+//!
+//! Blocks on forks that are not (or no longer) canonical keep their `headers` and `bodies`
+//! entries but have no `height_index`, `tx_index` or state entries.
 //!
 //! Big-endian integers make RocksDB's byte order equal numeric order, which the height index
 //! and the versioned state values rely on (`seek_for_prev` finds the newest version <= v).
 
 /// Column family names, in creation order.
-pub const ALL: [&str; 8] = [
+pub const ALL: [&str; 11] = [
     HEADERS,
     BODIES,
     HEIGHT_INDEX,
@@ -23,6 +29,9 @@ pub const ALL: [&str; 8] = [
     RECEIPTS,
     STATE_VALUES,
     STATE_NODES,
+    STATE_LATEST,
+    UNDO,
+    CERTIFICATES,
     METADATA,
 ];
 
@@ -40,6 +49,12 @@ pub const RECEIPTS: &str = "receipts";
 pub const STATE_VALUES: &str = "state_values";
 /// State tree nodes.
 pub const STATE_NODES: &str = "state_nodes";
+/// State values at the head.
+pub const STATE_LATEST: &str = "state_latest";
+/// Per-height undo records for rolling the head back.
+pub const UNDO: &str = "undo";
+/// Finality certificates by finalized height.
+pub const CERTIFICATES: &str = "certificates";
 /// Chain metadata.
 pub const METADATA: &str = "metadata";
 
@@ -53,10 +68,12 @@ pub mod meta {
     pub const HEAD: &[u8] = b"head";
     /// Latest finalized block: borsh `(height, hash)`.
     pub const FINALIZED: &[u8] = b"finalized";
+    /// This node's validator voting record (slashing protection): borsh `VoterRecord`.
+    pub const VOTER_RECORD: &[u8] = b"voter_record";
 }
 
 /// The database schema this code writes; opening a store with another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// `height_index` key.
 pub fn height_key(height: u64) -> [u8; 8] {

@@ -6,30 +6,53 @@
 //! *absence* of a key against the root in a block header, which is what a light client needs.
 //! Writing our own sparse Merkle tree would have bought nothing over it.
 //!
-//! Keys: an entry's tree key is `tagged_hash("RustChain/state-key", namespace || key)`; accounts
-//! use namespace `0x01` and the 20-byte address. Values are borsh-encoded. The state root in a
+//! Keys: an entry's tree key is `tagged_hash("RustChain/state-key", namespace || key)` (see
+//! [`StateKey`]): accounts `0x01`, validator records `0x02`, punished offences `0x03`. Values are
+//! borsh-encoded. The state root in a
 //! header is the JMT root hash at that block's height.
 //!
 //! Nodes and values are read from RocksDB (`state_nodes`, `state_values`) and written through the
-//! block's single `WriteBatch`. Stale nodes are not pruned yet, so the store keeps the state of
-//! every height.
+//! block's single `WriteBatch`; the `state_latest` table mirrors the values at the head for fast
+//! point reads. Stale nodes are not pruned yet, so the store keeps the state of every height of
+//! the canonical chain. Versions are heights of the canonical chain: switching to another fork
+//! first rolls the state back (see `Chain::rollback_to`), then executes the fork's blocks.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
-use rustchain_primitives::{codec, Account, Address, Hash, Tag, TaggedHasher};
+use rustchain_primitives::{codec, Account, Address, Hash, PublicKey, Tag, TaggedHasher};
 
 use crate::store::{Store, StoreError};
+use crate::validators::ValidatorRecord;
 
-/// Namespace byte of account entries.
-const ACCOUNT_NAMESPACE: u8 = 0x01;
+/// An entry of the authenticated state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum StateKey {
+    /// An account (namespace `0x01`, 20-byte address).
+    Account(Address),
+    /// A validator's record (namespace `0x02`, 32-byte public key).
+    Validator(PublicKey),
+    /// A punished offence (namespace `0x03`, 32-byte offence id; value: empty).
+    Offence(Hash),
+}
+
+impl StateKey {
+    /// The tree key: `tagged_hash("RustChain/state-key", namespace || key)`.
+    pub fn key_hash(&self) -> KeyHash {
+        let mut h = TaggedHasher::new(Tag::StateKey);
+        match self {
+            StateKey::Account(a) => h.update(&[0x01]).update(&a.0),
+            StateKey::Validator(k) => h.update(&[0x02]).update(&k.0),
+            StateKey::Offence(id) => h.update(&[0x03]).update(&id.0),
+        };
+        KeyHash(h.finish().0)
+    }
+}
 
 /// The tree key of an account.
 pub fn account_key(address: &Address) -> KeyHash {
-    let mut h = TaggedHasher::new(Tag::StateKey);
-    h.update(&[ACCOUNT_NAMESPACE]).update(&address.0);
-    KeyHash(h.finish().0)
+    StateKey::Account(*address).key_hash()
 }
 
 /// `TreeReader` over the store.
@@ -62,22 +85,62 @@ impl TreeReader for StoreTreeReader<'_> {
     }
 }
 
-/// Computes the new root after applying `changed` accounts at `version` on top of `version - 1`
+/// Computes the new root after applying `changes` at `version` on top of `version - 1`
 /// (or an empty tree for version 0). Nothing is written; the returned batch is.
 pub fn compute_update(
     store: &Store,
     version: Version,
-    changed: &BTreeMap<Address, Account>,
+    changes: &StateChanges<'_>,
 ) -> Result<(Hash, TreeUpdateBatch), StoreError> {
     let reader = StoreTreeReader(store);
     let tree = Sha256Jmt::new(&reader);
-    let values = changed
+    let values = changes
+        .accounts
         .iter()
-        .map(|(address, account)| (account_key(address), Some(codec::encode(account))));
+        .map(|(address, account)| (account_key(address), Some(codec::encode(account))))
+        .chain(changes.validators.iter().map(|(key, record)| {
+            (
+                StateKey::Validator(*key).key_hash(),
+                Some(codec::encode(record)),
+            )
+        }))
+        .chain(
+            changes
+                .offences
+                .iter()
+                .map(|id| (StateKey::Offence(*id).key_hash(), Some(Vec::new()))),
+        );
     let (root, update) = tree
         .put_value_set(values, version)
         .map_err(|e| StoreError::Tree(e.to_string()))?;
     Ok((Hash(root.0), update))
+}
+
+/// The state changes of one block.
+#[derive(Debug, Clone, Copy)]
+pub struct StateChanges<'a> {
+    /// Accounts with their new values.
+    pub accounts: &'a BTreeMap<Address, Account>,
+    /// Validator records with their new values.
+    pub validators: &'a BTreeMap<PublicKey, ValidatorRecord>,
+    /// Offences newly punished.
+    pub offences: &'a BTreeSet<Hash>,
+}
+
+/// Decodes a stored account value.
+pub fn decode_account(bytes: &[u8]) -> Result<Account, StoreError> {
+    codec::decode(bytes, 64).map_err(|e| StoreError::Corrupt {
+        table: crate::tables::STATE_VALUES,
+        detail: e.to_string(),
+    })
+}
+
+/// Decodes a stored validator record.
+pub fn decode_validator(bytes: &[u8]) -> Result<ValidatorRecord, StoreError> {
+    codec::decode(bytes, 64).map_err(|e| StoreError::Corrupt {
+        table: crate::tables::STATE_VALUES,
+        detail: e.to_string(),
+    })
 }
 
 /// Reads an account at `version` (absent accounts read as empty).
@@ -88,10 +151,7 @@ pub fn account_at(
 ) -> Result<Account, StoreError> {
     match store.state_value(&account_key(address).0, version)? {
         None => Ok(Account::default()),
-        Some(bytes) => codec::decode(&bytes, 64).map_err(|e| StoreError::Corrupt {
-            table: crate::tables::STATE_VALUES,
-            detail: e.to_string(),
-        }),
+        Some(bytes) => decode_account(&bytes),
     }
 }
 
