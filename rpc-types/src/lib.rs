@@ -81,6 +81,50 @@ pub struct BlockRef {
     pub hash: Hash,
 }
 
+/// One vote of a finality certificate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateVoteJson {
+    /// The validator.
+    pub voter: PublicKey,
+    /// Its BIP-340 signature over the vote (0x-hex, 64 bytes).
+    pub signature: String,
+}
+
+/// `chain_getFinalityCertificate` result: votes of more than 2/3 of the validators for the link
+/// from `source` (the finalized block) to its child `target`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertificateJson {
+    /// The finalized block.
+    pub source: BlockRef,
+    /// Its child.
+    pub target: BlockRef,
+    /// The votes, sorted by voter.
+    pub votes: Vec<CertificateVoteJson>,
+}
+
+impl From<&rustchain_primitives::FinalityCertificate> for CertificateJson {
+    fn from(c: &rustchain_primitives::FinalityCertificate) -> Self {
+        CertificateJson {
+            source: BlockRef {
+                height: c.source.height,
+                hash: c.source.hash,
+            },
+            target: BlockRef {
+                height: c.target.height,
+                hash: c.target.hash,
+            },
+            votes: c
+                .signatures
+                .iter()
+                .map(|(voter, signature)| CertificateVoteJson {
+                    voter: *voter,
+                    signature: signature.to_string(),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// `chain_getHead` result.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HeadJson {

@@ -5,8 +5,8 @@ use jsonrpsee::proc_macros::rpc;
 use rustchain_primitives::Hash;
 
 use crate::types::{
-    AccountJson, BlockId, BlockJson, HeadJson, HeaderJson, HealthJson, InfoJson, ReceiptJson,
-    SubmitJson, TxJson,
+    AccountJson, BlockId, BlockJson, CertificateJson, HeadJson, HeaderJson, HealthJson, InfoJson,
+    ReceiptJson, SubmitJson, TxJson,
 };
 
 /// `system_*`: the node itself.
@@ -36,6 +36,11 @@ pub trait ChainApi {
     /// A header by height, hash, `"latest"` or `"finalized"`.
     #[method(name = "getHeader")]
     fn get_header(&self, id: BlockId) -> RpcResult<HeaderJson>;
+
+    /// The finality certificate proving the block at `height` final: the certificate of the
+    /// lowest finalized block at or above `height` (it finalizes all its ancestors).
+    #[method(name = "getFinalityCertificate")]
+    fn get_finality_certificate(&self, height: u64) -> RpcResult<CertificateJson>;
 
     /// Every new head, as a header.
     #[subscription(name = "subscribeNewHeads" => "newHead", unsubscribe = "unsubscribeNewHeads", item = HeaderJson)]

@@ -50,6 +50,7 @@ pub fn methods() -> Vec<Value> {
             ("block", schema_ref("Block")),
         ),
         method("chain_getHeader", "A block header by height, hash, \"latest\" or \"finalized\".", vec![param("id", true, block_id(), "which block")], ("header", schema_ref("Header"))),
+        method("chain_getFinalityCertificate", "The finality certificate proving the block at a height final: the votes of more than 2/3 of the validators for the link from the lowest finalized block at or above that height to its child. Error 2001 when the height is not final yet.", vec![param("height", true, json!({"type": "integer"}), "block height")], ("certificate", schema_ref("Certificate"))),
         method("chain_subscribeNewHeads", "WebSocket subscription: a newHead notification with the header of every new head. Cancel with chain_unsubscribeNewHeads.", vec![], ("subscription", json!({"type": "string"}))),
         method("chain_unsubscribeNewHeads", "Cancels a chain_subscribeNewHeads subscription.", vec![param("subscription", true, json!({"type": "string"}), "the subscription id")], ("cancelled", json!({"type": "boolean"}))),
         method("chain_subscribeFinalizedHeads", "WebSocket subscription: a finalizedHead notification with the header of every newly finalized block. Cancel with chain_unsubscribeFinalizedHeads.", vec![], ("subscription", json!({"type": "string"}))),
@@ -86,11 +87,13 @@ fn components() -> Value {
                 "status": {"enum": ["ok", "stalled"]}, "head_height": {"type": "integer"},
                 "finalized_height": {"type": "integer"}, "head_age_ms": {"type": "integer"},
                 "syncing": {"type": "boolean"}, "peers": {"type": "integer"}, "mempool_size": {"type": "integer"} } },
+            "Certificate": { "type": "object", "properties": { "source": block_ref, "target": block_ref,
+                "votes": { "type": "array", "items": { "type": "object", "properties": { "voter": hash(), "signature": {"type": "string"} } } } } },
             "Head": { "type": "object", "properties": { "head": block_ref, "head_slot": {"type": "integer"}, "finalized": block_ref } },
             "Header": { "type": "object", "properties": {
                 "hash": hash(), "version": {"type": "integer"}, "height": {"type": "integer"}, "slot": {"type": "integer"},
                 "timestamp_ms": {"type": "integer"}, "parent_hash": hash(), "transactions_root": hash(),
-                "attestations_root": hash(), "state_root": hash(), "receipts_root": hash(),
+                "attestations_root": hash(), "evidence_root": hash(), "state_root": hash(), "receipts_root": hash(),
                 "proposer": hash(), "signature": {"type": "string"} } },
             "Block": { "type": "object", "properties": {
                 "header": schema_ref("Header"),

@@ -18,8 +18,8 @@ use tokio::sync::broadcast;
 use crate::api::{ChainApiServer, StateApiServer, SystemApiServer, TxApiServer};
 use crate::error::{self, err, internal};
 use crate::types::{
-    AccountJson, BlockId, BlockJson, BlockRef, BlockTransactions, HeadJson, HeaderJson, HealthJson,
-    InfoJson, ReceiptJson, SubmitJson, TxBlockJson, TxJson, TxState,
+    AccountJson, BlockId, BlockJson, BlockRef, BlockTransactions, CertificateJson, HeadJson,
+    HeaderJson, HealthJson, InfoJson, ReceiptJson, SubmitJson, TxBlockJson, TxJson, TxState,
 };
 
 /// Server limits and address.
@@ -258,6 +258,31 @@ impl ChainApiServer for RpcContext {
     fn get_header(&self, id: BlockId) -> RpcResult<HeaderJson> {
         let (_, header) = self.resolve(&id)?;
         Ok(HeaderJson::from(&header))
+    }
+
+    fn get_finality_certificate(&self, height: u64) -> RpcResult<CertificateJson> {
+        let head = self.chain.head();
+        if height > head.finalized_height {
+            return Err(err(
+                error::NOT_FOUND,
+                format!(
+                    "height {height} is not final yet; the finalized height is {}",
+                    head.finalized_height
+                ),
+            ));
+        }
+        let cert = self
+            .chain
+            .store()
+            .certificate_covering(height)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                err(
+                    error::NOT_FOUND,
+                    format!("no finality certificate is stored for height {height} (final at genesis or finalized by this node's own start-up)"),
+                )
+            })?;
+        Ok(CertificateJson::from(&cert))
     }
 
     async fn subscribe_new_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {

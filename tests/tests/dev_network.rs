@@ -8,7 +8,7 @@ use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
 use jsonrpsee::rpc_params;
 use rustchain_genesis::dev_account_key;
 use rustchain_primitives::{Address, NetworkKind};
-use rustchain_rpc_types::{AccountJson, HeaderJson, InfoJson, ReceiptJson};
+use rustchain_rpc_types::{AccountJson, CertificateJson, HeaderJson, InfoJson, ReceiptJson};
 use rustchain_tests::{run_binary, wait_for_height, NodeProcess};
 
 fn dev_address(index: u32) -> String {
@@ -123,4 +123,25 @@ async fn websocket_subscriptions_deliver_consecutive_heads() {
     assert!(b.slot > a.slot);
     let f = finalized.next().await.unwrap().unwrap();
     assert!(f.height >= 1);
+
+    // The finalized block's certificate: the validator's vote for the link to its child,
+    // signed over the link and verifiable against the genesis validator set.
+    let cert: CertificateJson = ws
+        .request("chain_getFinalityCertificate", rpc_params![f.height])
+        .await
+        .unwrap();
+    assert_eq!(cert.source.height, f.height);
+    assert_eq!(cert.source.hash, f.hash);
+    assert_eq!(cert.target.height, f.height + 1);
+    assert_eq!(cert.votes.len(), 1);
+    assert_eq!(
+        cert.votes[0].voter,
+        rustchain_genesis::dev_validator_key(0)
+            .unwrap()
+            .public_key()
+    );
+    let too_high: Result<CertificateJson, _> = ws
+        .request("chain_getFinalityCertificate", rpc_params![u64::MAX])
+        .await;
+    assert!(too_high.unwrap_err().to_string().contains("not final yet"));
 }
