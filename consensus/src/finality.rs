@@ -52,6 +52,13 @@ use rustchain_primitives::{
     ChainId, Checkpoint, Evidence, FinalityCertificate, PublicKey, Signature, Vote,
 };
 
+/// How far above the finalized height a vote's target may be. Votes are kept until their target
+/// is finalized, so this bounds what one validator can make the tracker store (at most one vote
+/// per height in this window). An honest vote is never further ahead than the unfinalized part
+/// of the chain, so this only matters if finality stalls for this many blocks (about 3.5 days
+/// at 3-second slots).
+pub const MAX_VOTE_HORIZON: u64 = 100_000;
+
 /// Why a vote was not counted.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum VoteError {
@@ -74,6 +81,14 @@ pub enum VoteError {
         source_height: u64,
         /// target height
         target_height: u64,
+    },
+    /// The target is too far above the finalized height.
+    #[error("vote target height {target} is more than {MAX_VOTE_HORIZON} above the finalized height {finalized}")]
+    TooFarAhead {
+        /// target height
+        target: u64,
+        /// finalized height
+        finalized: u64,
     },
     /// The target is at or below the finalized height: nothing to learn from it.
     #[error("vote target height {target} is not above the finalized height {finalized}")]
@@ -110,8 +125,9 @@ pub struct Finality {
     finalized: Checkpoint,
     /// Every counted vote above the finalized height, by voter and target height.
     votes: BTreeMap<PublicKey, BTreeMap<u64, Vote>>,
-    /// Offenders already reported, so each offence yields evidence once.
-    reported: BTreeSet<rustchain_primitives::Hash>,
+    /// Offences already reported (with the target height of the vote that revealed them), so
+    /// each yields evidence once; pruned with the votes.
+    reported: BTreeMap<rustchain_primitives::Hash, u64>,
 }
 
 impl Finality {
@@ -128,7 +144,7 @@ impl Finality {
             latest_justified: finalized,
             finalized,
             votes: BTreeMap::new(),
-            reported: BTreeSet::new(),
+            reported: BTreeMap::new(),
         }
     }
 
@@ -200,6 +216,12 @@ impl Finality {
                 finalized: self.finalized.height,
             });
         }
+        if body.target.height - self.finalized.height > MAX_VOTE_HORIZON {
+            return Err(VoteError::TooFarAhead {
+                target: body.target.height,
+                finalized: self.finalized.height,
+            });
+        }
         let mut outcome = VoteOutcome::default();
         let known = self.votes.get(&body.voter);
         if known.and_then(|v| v.get(&body.target.height)) == Some(vote) {
@@ -220,7 +242,11 @@ impl Finality {
                 known.values().find_map(|other| surround(vote, other))
             };
             if let Some(evidence) = evidence {
-                if self.reported.insert(evidence.offence_id()) {
+                if self
+                    .reported
+                    .insert(evidence.offence_id(), body.target.height)
+                    .is_none()
+                {
                     outcome.evidence = Some(evidence);
                 }
             }
@@ -311,6 +337,7 @@ impl Finality {
             votes.retain(|h, _| *h > floor);
         }
         self.votes.retain(|_, v| !v.is_empty());
+        self.reported.retain(|_, h| *h > floor);
     }
 }
 
@@ -525,6 +552,18 @@ mod tests {
         assert!(matches!(
             f.on_vote(&vote(&k[1], cp(0, 0), cp(1, 0))),
             Err(VoteError::Jailed(_))
+        ));
+    }
+
+    #[test]
+    fn votes_far_above_finality_are_refused() {
+        let k = keys(4);
+        let mut f = tracker(&k);
+        f.on_vote(&vote(&k[0], cp(0, 0), cp(MAX_VOTE_HORIZON, 0)))
+            .unwrap();
+        assert!(matches!(
+            f.on_vote(&vote(&k[1], cp(0, 0), cp(MAX_VOTE_HORIZON + 1, 0))),
+            Err(VoteError::TooFarAhead { .. })
         ));
     }
 

@@ -440,6 +440,15 @@ impl Chain {
             .collect())
     }
 
+    fn evidence_rules<'a>(&'a self, validators: &'a [PublicKey], slot: u64) -> EvidenceRules<'a> {
+        EvidenceRules {
+            chain_id: &self.genesis.chain_id,
+            validators,
+            jail_slots: self.genesis.jail_slots,
+            slot,
+        }
+    }
+
     /// Executes a block's transactions and evidence on the head state; writes nothing.
     pub fn execute(
         &self,
@@ -450,12 +459,7 @@ impl Chain {
         let head = self.head();
         let reader = HeadState::prefetch(&self.store, &context.proposer, txs)?;
         let validators = self.genesis.validator_keys();
-        let ev_rules = EvidenceRules {
-            chain_id: &self.genesis.chain_id,
-            validators: &validators,
-            jail_slots: self.genesis.jail_slots,
-            slot: context.slot,
-        };
+        let ev_rules = self.evidence_rules(&validators, context.slot);
         let output = execute_block(
             &reader,
             &self.rules,
@@ -488,12 +492,7 @@ impl Chain {
             }
         }
         let validators = self.genesis.validator_keys();
-        let ev_rules = EvidenceRules {
-            chain_id: &self.genesis.chain_id,
-            validators: &validators,
-            jail_slots: self.genesis.jail_slots,
-            slot: context.slot,
-        };
+        let ev_rules = self.evidence_rules(&validators, context.slot);
         let mut included_evidence = Vec::new();
         for e in evidence {
             if executor.apply_evidence(&e, &ev_rules)?.is_ok() {

@@ -278,12 +278,21 @@ pub fn execute_transactions<R: StateReader + ?Sized>(
     txs: &[Transaction],
 ) -> Result<ExecutionOutput, BlockExecutionError> {
     let mut executor = BlockExecutor::new(reader, rules, proposer);
+    apply_all(&mut executor, txs)?;
+    Ok(executor.finish())
+}
+
+/// Applies `txs` in order; the first one that breaks an inclusion rule invalidates the block.
+fn apply_all<R: StateReader + ?Sized>(
+    executor: &mut BlockExecutor<'_, R>,
+    txs: &[Transaction],
+) -> Result<(), BlockExecutionError> {
     for (index, tx) in txs.iter().enumerate() {
         if let Err(reason) = executor.apply(tx)? {
             return Err(BlockExecutionError::InvalidTransaction { index, reason });
         }
     }
-    Ok(executor.finish())
+    Ok(())
 }
 
 /// Executes a block's transactions, then its evidence; anything invalid makes the block invalid.
@@ -296,11 +305,7 @@ pub fn execute_block<R: StateReader + ?Sized>(
     evidence_rules: &EvidenceRules<'_>,
 ) -> Result<ExecutionOutput, BlockExecutionError> {
     let mut executor = BlockExecutor::new(reader, rules, proposer);
-    for (index, tx) in txs.iter().enumerate() {
-        if let Err(reason) = executor.apply(tx)? {
-            return Err(BlockExecutionError::InvalidTransaction { index, reason });
-        }
-    }
+    apply_all(&mut executor, txs)?;
     for (index, e) in evidence.iter().enumerate() {
         if let Err(reason) = executor.apply_evidence(e, evidence_rules)? {
             return Err(BlockExecutionError::InvalidEvidence { index, reason });
