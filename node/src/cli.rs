@@ -44,6 +44,19 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub validator_key: Option<PathBuf>,
 
+    /// libp2p listen address, repeatable [default: /ip4/0.0.0.0/tcp/30333; a --dev node
+    /// runs without networking unless given one].
+    #[arg(long = "p2p-listen", value_name = "MULTIADDR")]
+    pub p2p_listen: Vec<String>,
+
+    /// Peer to dial at start, `/ip4/.../tcp/.../p2p/<peer id>`; repeatable.
+    #[arg(long = "bootnode", value_name = "MULTIADDR")]
+    pub bootnodes: Vec<String>,
+
+    /// Test only: make this validator misbehave (`double-propose`). Refused on a mainnet chain.
+    #[arg(long, value_name = "MODE", hide = true)]
+    pub misbehave: Option<String>,
+
     /// Log format [default: text].
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -64,4 +77,6 @@ pub enum Command {
     VerifyChain,
     /// Print the dev network's genesis as TOML (a starting point for your own genesis file).
     DevGenesis,
+    /// Write a ready-to-run local network: genesis, validator keys and one config per node.
+    Testnet(crate::testnet::TestnetArgs),
 }

@@ -14,6 +14,12 @@
 //! max_connections = 128
 //! max_batch_len = 32
 //!
+//! [p2p]
+//! listen = ["/ip4/0.0.0.0/tcp/30333"]
+//! bootnodes = ["/ip4/192.0.2.1/tcp/30333/p2p/12D3KooW..."]
+//! max_peers = 50
+//! discovery = true
+//!
 //! [mempool]
 //! max_txs = 50000
 //! max_bytes = 67108864
@@ -30,6 +36,8 @@ use rustchain_rpc::RpcConfig;
 use serde::Deserialize;
 
 use crate::cli::{Cli, LogFormat};
+use crate::engine::Misbehaviour;
+use rustchain_p2p::Multiaddr;
 
 /// RPC limits in the config file.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,6 +69,49 @@ pub struct MempoolSection {
     pub expiry_ms: Option<u64>,
 }
 
+/// Networking in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct P2pSection {
+    /// Listen multiaddresses.
+    pub listen: Option<Vec<String>>,
+    /// Bootnodes (each ending in `/p2p/<peer id>`).
+    pub bootnodes: Option<Vec<String>>,
+    /// Most connected peers.
+    pub max_peers: Option<u32>,
+    /// Kademlia discovery.
+    pub discovery: Option<bool>,
+}
+
+/// Resolved networking settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct P2pSettings {
+    /// Listen addresses.
+    pub listen: Vec<Multiaddr>,
+    /// Bootnodes.
+    pub bootnodes: Vec<Multiaddr>,
+    /// Most connected peers.
+    pub max_peers: u32,
+    /// Kademlia discovery.
+    pub discovery: bool,
+}
+
+/// Default libp2p port.
+pub const DEFAULT_P2P_PORT: u16 = 30333;
+
+fn parse_multiaddrs(what: &str, items: &[String]) -> anyhow::Result<Vec<Multiaddr>> {
+    items
+        .iter()
+        .map(|s| {
+            s.parse::<Multiaddr>().with_context(|| {
+                format!(
+                    "invalid {what} {s:?}: expected a multiaddress like /ip4/127.0.0.1/tcp/30333"
+                )
+            })
+        })
+        .collect()
+}
+
 /// The config file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -85,6 +136,9 @@ pub struct FileConfig {
     /// Mempool limits.
     #[serde(default)]
     pub mempool: MempoolSection,
+    /// Networking.
+    #[serde(default)]
+    pub p2p: P2pSection,
 }
 
 impl FileConfig {
@@ -122,6 +176,10 @@ pub struct NodeConfig {
     pub log_format: LogFormat,
     /// Log filter.
     pub log_level: String,
+    /// Networking, or `None` when off (a dev node without listen addresses or bootnodes).
+    pub p2p: Option<P2pSettings>,
+    /// Test-only misbehaviour.
+    pub misbehaviour: Misbehaviour,
 }
 
 impl NodeConfig {
@@ -179,7 +237,39 @@ impl NodeConfig {
         if mempool.max_per_sender == 0 || mempool.max_txs == 0 {
             bail!("mempool.max_txs and mempool.max_per_sender must be positive");
         }
+        let listen = if cli.p2p_listen.is_empty() {
+            file.p2p.listen.clone().unwrap_or_default()
+        } else {
+            cli.p2p_listen.clone()
+        };
+        let bootnodes = if cli.bootnodes.is_empty() {
+            file.p2p.bootnodes.clone().unwrap_or_default()
+        } else {
+            cli.bootnodes.clone()
+        };
+        let p2p = if dev && listen.is_empty() && bootnodes.is_empty() {
+            None
+        } else {
+            let listen = if listen.is_empty() {
+                vec![format!("/ip4/0.0.0.0/tcp/{DEFAULT_P2P_PORT}")]
+            } else {
+                listen
+            };
+            Some(P2pSettings {
+                listen: parse_multiaddrs("p2p listen address", &listen)?,
+                bootnodes: parse_multiaddrs("bootnode", &bootnodes)?,
+                max_peers: file.p2p.max_peers.unwrap_or(50),
+                discovery: file.p2p.discovery.unwrap_or(true),
+            })
+        };
+        let misbehaviour = match cli.misbehave.as_deref() {
+            None => Misbehaviour::None,
+            Some("double-propose") => Misbehaviour::DoublePropose,
+            Some(other) => bail!("unknown --misbehave mode {other:?} (known: double-propose)"),
+        };
         Ok(NodeConfig {
+            p2p,
+            misbehaviour,
             genesis,
             datadir,
             validator_key,

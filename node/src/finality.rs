@@ -10,8 +10,10 @@
 
 use std::sync::Arc;
 
-use rustchain_consensus::{next_vote, Finality, VoteError, VoteOutcome, VoterRecord};
-use rustchain_primitives::{Checkpoint, Evidence, FinalityCertificate, KeyPair, Vote};
+use rustchain_consensus::{
+    next_vote, verify_certificate, CertificateError, Finality, VoteError, VoteOutcome, VoterRecord,
+};
+use rustchain_primitives::{Checkpoint, Evidence, FinalityCertificate, KeyPair, PublicKey, Vote};
 use rustchain_rpc::types::HeaderJson;
 use rustchain_state::{Chain, ChainError};
 
@@ -24,6 +26,10 @@ pub struct FinalityUpdate {
     pub finalized: Vec<FinalityCertificate>,
     /// Evidence revealed by the vote.
     pub evidence: Option<Evidence>,
+    /// Blocks that became justified (the fork choice may move).
+    pub justified: Vec<Checkpoint>,
+    /// The vote was already counted (a gossip duplicate).
+    pub duplicate: bool,
 }
 
 /// This node's finality state.
@@ -93,10 +99,7 @@ impl FinalityDriver {
             return Ok(None);
         };
         let head = self.chain.head();
-        let jailed = self.chain.jailed_validators(head.slot)?;
-        let me_jailed = jailed.contains(&key.public_key());
-        self.tracker.set_jailed(jailed);
-        if me_jailed {
+        if self.refresh_jailed()?.contains(&key.public_key()) {
             return Ok(None);
         }
         let justified = self.tracker.latest_justified();
@@ -128,11 +131,43 @@ impl FinalityDriver {
         Ok(Some((vote, update)))
     }
 
+    /// Tells the tracker which validators are jailed at the head (their votes stop counting).
+    /// Call whenever the head moves. Returns the jailed set.
+    pub fn refresh_jailed(&mut self) -> Result<Vec<PublicKey>, ChainError> {
+        let jailed = self.chain.jailed_validators(self.chain.head().slot)?;
+        self.tracker.set_jailed(jailed.iter().copied());
+        Ok(jailed)
+    }
+
+    /// Applies a finality certificate obtained from a peer (sync): it must carry a quorum of
+    /// valid genesis-validator signatures for a link from a block to its direct child. It
+    /// finalizes its source once that block is on the canonical chain (now or after the next
+    /// head change). `Ok(Err(_))` means the certificate is invalid (penalize the sender).
+    pub fn apply_certificate(
+        &mut self,
+        certificate: FinalityCertificate,
+    ) -> Result<Result<Vec<FinalityCertificate>, CertificateError>, ChainError> {
+        let genesis = self.chain.genesis();
+        if let Err(e) =
+            verify_certificate(&certificate, &genesis.chain_id, &genesis.validator_keys())
+        {
+            return Ok(Err(e));
+        }
+        if certificate.source.height <= self.tracker.finalized().height {
+            return Ok(Ok(Vec::new()));
+        }
+        self.pending.push(certificate);
+        let applied = self.apply_pending()?;
+        Ok(Ok(applied))
+    }
+
     /// Counts a vote and applies any finality it produces to the chain.
     pub fn on_vote(&mut self, vote: &Vote) -> Result<FinalityUpdate, ChainErrorOrVote> {
         let outcome: VoteOutcome = self.tracker.on_vote(vote).map_err(ChainErrorOrVote::Vote)?;
         let mut update = FinalityUpdate {
             evidence: outcome.evidence,
+            justified: outcome.justified,
+            duplicate: outcome.duplicate,
             ..FinalityUpdate::default()
         };
         self.pending.extend(outcome.finalized);
@@ -153,6 +188,7 @@ impl FinalityDriver {
             }
             if self.chain.store().hash_at(cert.source.height)? == Some(cert.source.hash) {
                 let head = self.chain.finalize(&cert)?;
+                self.tracker.advance_finalized(cert.source);
                 if let Some(header) = self.chain.store().header(&head.finalized_hash)? {
                     // No subscribers is not an error.
                     let _ = self.events.finalized_heads.send(HeaderJson::from(&header));

@@ -90,8 +90,8 @@ mod tests {
     use tokio::sync::broadcast;
 
     use super::*;
-    use crate::finality::FinalityDriver;
-    use crate::producer::{HeadEvents, Producer};
+    use crate::engine::Engine;
+    use crate::producer::HeadEvents;
 
     fn chain(dir: &std::path::Path) -> Arc<Chain> {
         Arc::new(Chain::open(dir, dev_genesis().validate().unwrap()).unwrap())
@@ -112,7 +112,7 @@ mod tests {
         .sign(&key)
     }
 
-    fn producer(chain: Arc<Chain>, clock: ManualClock) -> (Producer, Arc<Mutex<Mempool>>) {
+    fn producer(chain: Arc<Chain>) -> (Engine, Arc<Mutex<Mempool>>) {
         let pool = Arc::new(Mutex::new(Mempool::new(
             MempoolConfig::default(),
             chain.rules().clone(),
@@ -122,11 +122,8 @@ mod tests {
             finalized_heads: broadcast::channel(4).0,
         };
         let key = dev_validator_key(0).unwrap();
-        let finality = Arc::new(Mutex::new(
-            FinalityDriver::new(chain.clone(), Some(key.clone()), events.clone()).unwrap(),
-        ));
-        let p = Producer::new(chain, pool.clone(), key, Arc::new(clock), events, finality);
-        (p, pool)
+        let engine = Engine::new(chain, pool.clone(), Some(key), events).unwrap();
+        (engine, pool)
     }
 
     #[test]
@@ -135,7 +132,7 @@ mod tests {
         let (producer_chain, importer) = (chain(a.path()), chain(b.path()));
         let genesis = dev_genesis().validate().unwrap();
         let clock = ManualClock::new(genesis.genesis_time_ms);
-        let (producer, pool) = producer(producer_chain.clone(), clock.clone());
+        let (mut producer, pool) = producer(producer_chain.clone());
         for (from, nonce) in [(0, 0), (0, 1), (1, 0)] {
             let account = producer_chain
                 .account(&transfer(from, nonce, 5).body.sender_address(), None)
@@ -146,7 +143,7 @@ mod tests {
         }
         for slot in 1..=3 {
             clock.set(genesis.genesis_time_ms + slot * genesis.slot_duration_ms);
-            let block = producer.produce(slot).unwrap();
+            let (block, _) = producer.produce(slot, clock.now_ms()).unwrap().unwrap();
             if slot == 1 {
                 assert_eq!(block.transactions.len(), 3);
                 assert!(

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use rustchain_node::cli::{Cli, Command};
 use rustchain_node::config::NodeConfig;
-use rustchain_node::{logging, service, verify};
+use rustchain_node::{logging, service, testnet, verify};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -21,6 +21,20 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<()> {
     if let Some(Command::DevGenesis) = cli.command {
         print!("{}", rustchain_genesis::dev_genesis().to_toml());
+        return Ok(());
+    }
+    if let Some(Command::Testnet(args)) = &cli.command {
+        let layout = testnet::write_testnet(args)?;
+        println!(
+            "wrote a {}-node network to {}",
+            layout.configs.len(),
+            args.out.display()
+        );
+        println!("genesis: {}", layout.genesis.display());
+        println!("start each node (in its own terminal, or with & ):");
+        for config in &layout.configs {
+            println!("  rustchain-node --config {}", config.display());
+        }
         return Ok(());
     }
     let config = NodeConfig::resolve(&cli)?;
@@ -41,7 +55,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Some(Command::DevGenesis) => Ok(()),
+        Some(Command::DevGenesis) | Some(Command::Testnet(_)) => Ok(()),
         None => {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -1,23 +1,29 @@
 //! Starting and stopping the node.
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use parking_lot::{Mutex, RwLock};
 use rustchain_consensus::{SlotClock, SystemClock};
 use rustchain_genesis::{dev_genesis, dev_validator_key, Genesis, GenesisSpec};
 use rustchain_mempool::Mempool;
+use rustchain_p2p::{load_or_create_identity, Network, P2pConfig};
 use rustchain_primitives::hash::parse_hex_array;
 use rustchain_primitives::KeyPair;
 use rustchain_rpc::{NodeStatus, RpcContext};
-use rustchain_state::Chain;
-use tokio::sync::{broadcast, watch};
+use rustchain_state::{Chain, ChainError};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
+use tokio::task::JoinSet;
 use zeroize::Zeroizing;
 
 use crate::config::{GenesisSource, NodeConfig};
-use crate::finality::FinalityDriver;
+use crate::engine::{Engine, Misbehaviour};
+use crate::network::{ChainSyncServer, GossipLoop};
 use crate::producer::{HeadEvents, Producer};
+use crate::sync::SyncLoop;
 
 /// Loads and validates the configured genesis.
 pub fn load_genesis(source: &GenesisSource) -> anyhow::Result<Genesis> {
@@ -140,17 +146,92 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     };
     let status = Arc::new(RwLock::new(NodeStatus {
         role: role.into(),
-        syncing: false,
-        peers: 0,
+        ..NodeStatus::default()
     }));
+    let validator_key = key.filter(|_| is_validator);
+    let mut engine = Engine::new(
+        chain.clone(),
+        mempool.clone(),
+        validator_key.clone(),
+        events.clone(),
+    )?;
+    if config.misbehaviour != Misbehaviour::None {
+        if genesis.chain_id.kind() == rustchain_primitives::NetworkKind::Main {
+            bail!("--misbehave is for tests and is refused on a mainnet chain");
+        }
+        tracing::warn!(mode = ?config.misbehaviour, "TEST MODE: this validator will misbehave");
+        engine.set_misbehaviour(config.misbehaviour);
+    }
+    let engine = Arc::new(Mutex::new(engine));
+    let syncing = Arc::new(AtomicBool::new(false));
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks: JoinSet<(&'static str, Result<(), ChainError>)> = JoinSet::new();
+
+    // Networking.
+    let mut network = None;
+    let mut publish = None;
+    let mut tx_broadcast = None;
+    if let Some(p2p) = &config.p2p {
+        let identity = load_or_create_identity(&datadir.join("p2p_key"))?;
+        let mut p2p_config = P2pConfig::new(genesis.chain_id.clone(), chain.genesis_hash());
+        p2p_config.listen_addrs = p2p.listen.clone();
+        p2p_config.bootnodes = p2p.bootnodes.clone();
+        p2p_config.max_peers = p2p.max_peers;
+        p2p_config.discovery = p2p.discovery;
+        let server = Arc::new(ChainSyncServer::new(chain.clone()));
+        let (handle, network_events) = Network::start(p2p_config, identity, server).await?;
+        let info = handle.info().await?;
+        tracing::info!(
+            peer_id = %info.peer_id,
+            listen = ?info.listen_addrs.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            bootnodes = p2p.bootnodes.len(),
+            "p2p listening"
+        );
+        let (outbound_tx, outbound_rx) = mpsc::channel(1024);
+        let (txs_tx, txs_rx) = mpsc::channel(4096);
+        let nudge = Arc::new(Notify::new());
+        let gossip = GossipLoop {
+            engine: engine.clone(),
+            mempool: mempool.clone(),
+            handle: handle.clone(),
+            clock: clock.clone(),
+            status: status.clone(),
+            sync_nudge: nudge.clone(),
+        };
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move {
+            (
+                "gossip",
+                gossip.run(network_events, outbound_rx, txs_rx, rx).await,
+            )
+        });
+        let sync = SyncLoop {
+            engine: engine.clone(),
+            handle: handle.clone(),
+            clock: clock.clone(),
+            status: status.clone(),
+            syncing: syncing.clone(),
+            nudge,
+            interval: Duration::from_millis(genesis.slot_duration_ms.clamp(250, 5_000)),
+        };
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move { ("sync", sync.run(rx).await) });
+        network = Some(handle);
+        publish = Some(outbound_tx);
+        tx_broadcast = Some(txs_tx);
+    } else if !is_validator {
+        tracing::warn!("a full node without networking serves its stored chain but never advances; configure [p2p] bootnodes");
+    }
+
     let ctx = RpcContext {
         chain: chain.clone(),
-        mempool: mempool.clone(),
+        mempool,
         new_heads: events.new_heads.clone(),
         finalized_heads: events.finalized_heads.clone(),
         status,
         clock: clock.clone(),
         version: env!("CARGO_PKG_VERSION").into(),
+        tx_broadcast,
     };
     let rpc = rustchain_rpc::start(&config.rpc, ctx).await?;
     tracing::info!(
@@ -159,54 +240,31 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         role,
         "JSON-RPC listening"
     );
-    if !is_validator {
-        tracing::warn!("not a validator and networking is not implemented yet: this node serves its stored chain but will not advance");
+
+    if is_validator {
+        let producer = Producer::new(engine.clone(), clock, publish, syncing);
+        let rx = shutdown_rx.clone();
+        tasks.spawn(async move { ("block production", producer.run(rx).await) });
     }
 
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let validator_key = key.filter(|_| is_validator);
-    let finality = Arc::new(Mutex::new(FinalityDriver::new(
-        chain.clone(),
-        validator_key.clone(),
-        events.clone(),
-    )?));
-    let mut producer_task = validator_key.map(|key| {
-        let producer = Arc::new(Producer::new(
-            chain.clone(),
-            mempool,
-            key,
-            clock,
-            events,
-            finality,
-        ));
-        tokio::spawn(producer.run(shutdown_rx))
-    });
-
-    let outcome: anyhow::Result<()> = match producer_task.as_mut() {
-        Some(task) => tokio::select! {
-            signal = wait_for_signal() => {
-                tracing::info!(signal, "shutting down");
-                Ok(())
-            }
-            finished = task => match finished {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(anyhow::Error::new(e).context("fatal: block production stopped")),
-                Err(e) => Err(anyhow::anyhow!("block production task panicked: {e}")),
-            },
-        },
-        None => {
-            let signal = wait_for_signal().await;
+    let outcome: anyhow::Result<()> = tokio::select! {
+        signal = wait_for_signal() => {
             tracing::info!(signal, "shutting down");
             Ok(())
         }
+        Some(finished) = tasks.join_next(), if !tasks.is_empty() => match finished {
+            Ok((_, Ok(()))) => Ok(()),
+            Ok((name, Err(e))) => Err(anyhow::Error::new(e).context(format!("fatal: {name} stopped"))),
+            Err(e) => Err(anyhow::anyhow!("a node task panicked: {e}")),
+        },
     };
     let _ = shutdown_tx.send(true);
-    if let Some(task) = producer_task {
-        if !task.is_finished() {
-            let _ = task.await;
-        }
+    while tasks.join_next().await.is_some() {}
+    if let Some(network) = network {
+        network.shutdown().await;
     }
     rpc.stop().await;
+    drop(engine);
     let head = chain.head();
     drop(chain);
     tracing::info!(height = head.height, hash = %head.hash, "stopped");

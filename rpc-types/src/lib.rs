@@ -381,7 +381,7 @@ pub struct InfoJson {
 }
 
 /// `system_health` result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HealthJson {
     /// `ok`, or `stalled` when the head is older than a few slots.
     pub status: String,
@@ -391,9 +391,11 @@ pub struct HealthJson {
     pub finalized_height: u64,
     /// Milliseconds since the head's slot started.
     pub head_age_ms: u64,
-    /// Whether the node is catching up with peers (always false on a single-node network).
+    /// Whether the node is catching up with peers (same as `sync.syncing`).
     pub syncing: bool,
-    /// Connected peers (0: networking is not implemented yet).
+    /// Sync progress.
+    pub sync: SyncJson,
+    /// Connected peers.
     pub peers: usize,
     /// Transactions in the mempool.
     pub mempool_size: usize,
@@ -408,4 +410,55 @@ pub struct SubmitJson {
     pub ready: bool,
     /// The pooled transaction it replaced, if any.
     pub replaced: Option<Hash>,
+}
+
+/// Sync progress, in `system_health`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SyncJson {
+    /// Catching up with peers (block production pauses meanwhile).
+    pub syncing: bool,
+    /// Our head height.
+    pub current_height: u64,
+    /// The best head height reported by a peer (our own head when no peer is ahead).
+    pub target_height: u64,
+    /// Blocks imported per second during the current (or last) catch-up.
+    pub blocks_per_second: f64,
+}
+
+/// `net_peers` item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerJson {
+    /// libp2p peer id.
+    pub peer_id: String,
+    /// Address of its first connection (for inbound peers, where it connected from).
+    pub address: String,
+    /// `inbound` or `outbound`.
+    pub direction: String,
+    /// Application score: 0 is best; at -100 the peer is disconnected and banned.
+    pub score: f64,
+}
+
+/// `net_info` result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetInfoJson {
+    /// Our libp2p peer id.
+    pub peer_id: String,
+    /// The bound listen addresses (with real ports).
+    pub listen_addrs: Vec<String>,
+    /// Connected peers.
+    pub peer_count: usize,
+}
+
+/// `chain_getValidators` item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidatorJson {
+    /// The validator's public key (x-only, 0x-hex).
+    pub public_key: String,
+    /// In the proposer rotation and counted for finality at the head's next slot.
+    pub active: bool,
+    /// Offences punished so far.
+    pub offences: u32,
+    /// Jailed for every slot below this one; `null` when never jailed or the jail is over,
+    /// `18446744073709551615` (u64::MAX) when jailed permanently.
+    pub jailed_until_slot: Option<u64>,
 }

@@ -6,7 +6,7 @@ use rustchain_primitives::Hash;
 
 use crate::types::{
     AccountJson, BlockId, BlockJson, CertificateJson, HeadJson, HeaderJson, HealthJson, InfoJson,
-    ReceiptJson, SubmitJson, TxJson,
+    NetInfoJson, PeerJson, ReceiptJson, SubmitJson, TxJson, ValidatorJson,
 };
 
 /// `system_*`: the node itself.
@@ -42,6 +42,10 @@ pub trait ChainApi {
     #[method(name = "getFinalityCertificate")]
     fn get_finality_certificate(&self, height: u64) -> RpcResult<CertificateJson>;
 
+    /// The genesis validators with their jail status at the head.
+    #[method(name = "getValidators")]
+    fn get_validators(&self) -> RpcResult<Vec<ValidatorJson>>;
+
     /// Every new head, as a header.
     #[subscription(name = "subscribeNewHeads" => "newHead", unsubscribe = "unsubscribeNewHeads", item = HeaderJson)]
     async fn subscribe_new_heads(&self) -> SubscriptionResult;
@@ -73,4 +77,16 @@ pub trait TxApi {
     /// The receipt of an included transaction.
     #[method(name = "getReceipt")]
     fn get_receipt(&self, hash: Hash) -> RpcResult<ReceiptJson>;
+}
+
+/// `net_*`: the peer-to-peer network.
+#[rpc(server, namespace = "net")]
+pub trait NetApi {
+    /// Connected peers: peer id, address, direction and score.
+    #[method(name = "peers")]
+    fn peers(&self) -> RpcResult<Vec<PeerJson>>;
+
+    /// Our peer id, listen addresses and peer count.
+    #[method(name = "info")]
+    fn info(&self) -> RpcResult<NetInfoJson>;
 }

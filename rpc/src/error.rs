@@ -67,6 +67,8 @@ pub const INVALID_ADDRESS: i32 = 2002;
 pub const INVALID_BLOCK_ID: i32 = 2003;
 /// Internal error.
 pub const INTERNAL: i32 = 5000;
+/// Networking is off on this node.
+pub const NETWORK_DISABLED: i32 = 3001;
 
 /// An error object with a code and message.
 pub fn err(code: i32, message: impl Into<String>) -> ErrorObjectOwned {

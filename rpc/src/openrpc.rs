@@ -51,6 +51,9 @@ pub fn methods() -> Vec<Value> {
         ),
         method("chain_getHeader", "A block header by height, hash, \"latest\" or \"finalized\".", vec![param("id", true, block_id(), "which block")], ("header", schema_ref("Header"))),
         method("chain_getFinalityCertificate", "The finality certificate proving the block at a height final: the votes of more than 2/3 of the validators for the link from the lowest finalized block at or above that height to its child. Error 2001 when the height is not final yet.", vec![param("height", true, json!({"type": "integer"}), "block height")], ("certificate", schema_ref("Certificate"))),
+        method("chain_getValidators", "The genesis validators with their jail status at the head: active (in the proposer rotation and counted for finality), offences punished so far, and jailed_until_slot (null when free; 18446744073709551615 when jailed permanently).", vec![], ("validators", json!({"type": "array", "items": schema_ref("Validator")}))),
+        method("net_peers", "Connected peers: libp2p peer id, address, direction (inbound or outbound) and application score (0 is best; at -100 the peer is banned). Empty when networking is off.", vec![], ("peers", json!({"type": "array", "items": schema_ref("Peer")}))),
+        method("net_info", "Our libp2p peer id, bound listen addresses and peer count. Error 3001 when networking is off.", vec![], ("info", schema_ref("NetInfo"))),
         method("chain_subscribeNewHeads", "WebSocket subscription: a newHead notification with the header of every new head. Cancel with chain_unsubscribeNewHeads.", vec![], ("subscription", json!({"type": "string"}))),
         method("chain_unsubscribeNewHeads", "Cancels a chain_subscribeNewHeads subscription.", vec![param("subscription", true, json!({"type": "string"}), "the subscription id")], ("cancelled", json!({"type": "boolean"}))),
         method("chain_subscribeFinalizedHeads", "WebSocket subscription: a finalizedHead notification with the header of every newly finalized block. Cancel with chain_unsubscribeFinalizedHeads.", vec![], ("subscription", json!({"type": "string"}))),
@@ -86,7 +89,15 @@ fn components() -> Value {
             "Health": { "type": "object", "properties": {
                 "status": {"enum": ["ok", "stalled"]}, "head_height": {"type": "integer"},
                 "finalized_height": {"type": "integer"}, "head_age_ms": {"type": "integer"},
-                "syncing": {"type": "boolean"}, "peers": {"type": "integer"}, "mempool_size": {"type": "integer"} } },
+                "syncing": {"type": "boolean"}, "peers": {"type": "integer"}, "mempool_size": {"type": "integer"},
+                "sync": { "type": "object", "properties": { "syncing": {"type": "boolean"}, "current_height": {"type": "integer"},
+                    "target_height": {"type": "integer"}, "blocks_per_second": {"type": "number"} } } } },
+            "Validator": { "type": "object", "properties": { "public_key": {"type": "string"}, "active": {"type": "boolean"},
+                "offences": {"type": "integer"}, "jailed_until_slot": {"type": ["integer", "null"]} } },
+            "Peer": { "type": "object", "properties": { "peer_id": {"type": "string"}, "address": {"type": "string"},
+                "direction": {"enum": ["inbound", "outbound"]}, "score": {"type": "number"} } },
+            "NetInfo": { "type": "object", "properties": { "peer_id": {"type": "string"},
+                "listen_addrs": { "type": "array", "items": {"type": "string"} }, "peer_count": {"type": "integer"} } },
             "Certificate": { "type": "object", "properties": { "source": block_ref, "target": block_ref,
                 "votes": { "type": "array", "items": { "type": "object", "properties": { "voter": hash(), "signature": {"type": "string"} } } } } },
             "Head": { "type": "object", "properties": { "head": block_ref, "head_slot": {"type": "integer"}, "finalized": block_ref } },
@@ -159,11 +170,11 @@ mod tests {
             finalized_heads: broadcast::channel(1).0,
             status: Arc::new(RwLock::new(NodeStatus {
                 role: "full".into(),
-                syncing: false,
-                peers: 0,
+                ..NodeStatus::default()
             })),
             clock: Arc::new(SystemClock),
             version: "test".into(),
+            tx_broadcast: None,
         };
         build_module(ctx)
             .unwrap()

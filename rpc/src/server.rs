@@ -13,13 +13,14 @@ use rustchain_primitives::codec::{DecodeError, MAX_TX_BYTES};
 use rustchain_primitives::{Address, BlockHeader, Hash, Transaction};
 use rustchain_state::rules::{check_stateless, TxInvalid};
 use rustchain_state::Chain;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 
-use crate::api::{ChainApiServer, StateApiServer, SystemApiServer, TxApiServer};
+use crate::api::{ChainApiServer, NetApiServer, StateApiServer, SystemApiServer, TxApiServer};
 use crate::error::{self, err, internal};
 use crate::types::{
     AccountJson, BlockId, BlockJson, BlockRef, BlockTransactions, CertificateJson, HeadJson,
-    HeaderJson, HealthJson, InfoJson, ReceiptJson, SubmitJson, TxBlockJson, TxJson, TxState,
+    HeaderJson, HealthJson, InfoJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson, SyncJson,
+    TxBlockJson, TxJson, TxState, ValidatorJson,
 };
 
 /// Server limits and address.
@@ -53,14 +54,16 @@ impl Default for RpcConfig {
 }
 
 /// What the node reports about itself beyond the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NodeStatus {
     /// `validator` or `full`.
     pub role: String,
-    /// Catching up with peers.
-    pub syncing: bool,
+    /// Sync progress.
+    pub sync: SyncJson,
+    /// The network, or `None` when networking is off.
+    pub net: Option<NetInfoJson>,
     /// Connected peers.
-    pub peers: usize,
+    pub peers: Vec<PeerJson>,
 }
 
 /// Everything the API reads.
@@ -80,6 +83,8 @@ pub struct RpcContext {
     pub clock: Arc<dyn SlotClock>,
     /// Software version.
     pub version: String,
+    /// Where admitted transactions go to be gossiped (`None` without networking).
+    pub tx_broadcast: Option<mpsc::Sender<Transaction>>,
 }
 
 impl std::fmt::Debug for RpcContext {
@@ -167,9 +172,25 @@ impl SystemApiServer for RpcContext {
             head_height: head.height,
             finalized_height: head.finalized_height,
             head_age_ms: age,
-            syncing: status.syncing,
-            peers: status.peers,
+            syncing: status.sync.syncing,
+            peers: status.peers.len(),
+            sync: status.sync,
             mempool_size: self.mempool.lock().len(),
+        })
+    }
+}
+
+impl NetApiServer for RpcContext {
+    fn peers(&self) -> RpcResult<Vec<PeerJson>> {
+        Ok(self.status.read().peers.clone())
+    }
+
+    fn info(&self) -> RpcResult<NetInfoJson> {
+        self.status.read().net.clone().ok_or_else(|| {
+            err(
+                error::NETWORK_DISABLED,
+                "networking is off on this node (a --dev node without --p2p-listen)",
+            )
         })
     }
 }
@@ -285,6 +306,26 @@ impl ChainApiServer for RpcContext {
         Ok(CertificateJson::from(&cert))
     }
 
+    fn get_validators(&self) -> RpcResult<Vec<ValidatorJson>> {
+        let head = self.chain.head();
+        let slot = head.slot + 1;
+        let active = self.chain.active_validators(slot).map_err(internal)?;
+        self.chain
+            .genesis()
+            .validator_keys()
+            .into_iter()
+            .map(|key| {
+                let record = self.chain.validator_record(&key).map_err(internal)?;
+                Ok(ValidatorJson {
+                    public_key: key.to_string(),
+                    active: active.contains(&key),
+                    offences: record.offences,
+                    jailed_until_slot: record.is_jailed(slot).then_some(record.jailed_until_slot),
+                })
+            })
+            .collect()
+    }
+
     async fn subscribe_new_heads(&self, pending: PendingSubscriptionSink) -> SubscriptionResult {
         forward_heads(pending, self.new_heads.subscribe()).await
     }
@@ -392,8 +433,14 @@ impl TxApiServer for RpcContext {
         let admitted = self
             .mempool
             .lock()
-            .add(tx, account, now, true)
+            .add(tx.clone(), account, now, true)
             .map_err(reject)?;
+        if let Some(broadcast) = &self.tx_broadcast {
+            // A full queue only delays propagation: peers also receive it in our next block.
+            if broadcast.try_send(tx).is_err() {
+                tracing::debug!("transaction gossip queue full; not gossiped");
+            }
+        }
         Ok(match admitted {
             Admitted::Added { hash, ready } => SubmitJson {
                 hash,
@@ -480,7 +527,8 @@ pub fn build_module(
     module.merge(SystemApiServer::into_rpc(ctx.clone()))?;
     module.merge(ChainApiServer::into_rpc(ctx.clone()))?;
     module.merge(StateApiServer::into_rpc(ctx.clone()))?;
-    module.merge(TxApiServer::into_rpc(ctx))?;
+    module.merge(TxApiServer::into_rpc(ctx.clone()))?;
+    module.merge(NetApiServer::into_rpc(ctx))?;
     let document = crate::openrpc::document();
     module.register_method("rpc.discover", move |_, _, _| document.clone())?;
     Ok(module)
