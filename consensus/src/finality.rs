@@ -321,6 +321,18 @@ impl Finality {
         self.counted(link).count() >= self.quorum()
     }
 
+    /// Up to `max` counted votes whose target is above `height`, lowest targets first (served
+    /// to peers that missed them).
+    pub fn votes_above(&self, height: u64, max: usize) -> Vec<Vote> {
+        let mut votes: Vec<&Vote> = self
+            .votes
+            .values()
+            .flat_map(|by_height| by_height.range(height.saturating_add(1)..).map(|(_, v)| v))
+            .collect();
+        votes.sort_by_key(|v| v.body.target.height);
+        votes.into_iter().take(max).cloned().collect()
+    }
+
     /// Number of counted votes for a link (for status reporting).
     pub fn link_votes(&self, source: &Checkpoint, target: &Checkpoint) -> usize {
         self.counted(&(*source, *target)).count()

@@ -458,6 +458,13 @@ impl Engine {
         vote: &Vote,
         now_ms: u64,
     ) -> Result<(Verdict, Vec<Outbound>), ChainError> {
+        tracing::debug!(
+            voter = %vote.body.voter,
+            source = vote.body.source.height,
+            target = vote.body.target.height,
+            target_hash = %vote.body.target.hash,
+            "vote"
+        );
         let update = match self.finality.on_vote(vote) {
             Ok(update) => update,
             Err(ChainErrorOrVote::Chain(e)) => return Err(e),

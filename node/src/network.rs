@@ -23,7 +23,7 @@ use rustchain_consensus::SlotClock;
 use rustchain_mempool::{Mempool, Rejection};
 use rustchain_p2p::{
     Direction, GossipKind, MessageId, NetworkEvent, NetworkHandle, PeerId, PeerStatus, SyncRequest,
-    SyncResponse, SyncServer, Validation,
+    SyncResponse, SyncServer, Validation, MAX_VOTES_PER_RESPONSE,
 };
 use rustchain_primitives::codec;
 use rustchain_primitives::{Block, Evidence, Transaction, Vote};
@@ -38,16 +38,18 @@ use crate::engine::{Engine, Outbound, Verdict};
 /// How often the peer list and network info shown by the RPC are refreshed.
 const STATUS_REFRESH: Duration = Duration::from_secs(1);
 
-/// Serves sync requests from the store.
+/// Serves sync requests from the store (and votes from the engine's finality tracker).
 #[derive(Debug)]
 pub struct ChainSyncServer {
     chain: Arc<Chain>,
+    engine: Arc<Mutex<Engine>>,
 }
 
 impl ChainSyncServer {
-    /// A server over `chain`.
-    pub fn new(chain: Arc<Chain>) -> Self {
-        ChainSyncServer { chain }
+    /// A server over `engine`'s chain.
+    pub fn new(engine: Arc<Mutex<Engine>>) -> Self {
+        let chain = engine.lock().chain().clone();
+        ChainSyncServer { chain, engine }
     }
 
     fn serve(&self, request: SyncRequest) -> Result<SyncResponse, ChainError> {
@@ -90,6 +92,12 @@ impl ChainSyncServer {
                 SyncResponse::Blocks(blocks)
             }
             SyncRequest::BlockByHash { hash } => SyncResponse::Block(store.block(&hash)?),
+            SyncRequest::Votes { above_height } => SyncResponse::Votes(
+                self.engine
+                    .lock()
+                    .finality()
+                    .votes_above(above_height, MAX_VOTES_PER_RESPONSE),
+            ),
             SyncRequest::FinalityCertificate { height } => {
                 if height > self.chain.head().finalized_height {
                     SyncResponse::FinalityCertificate(None)

@@ -178,7 +178,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         p2p_config.bootnodes = p2p.bootnodes.clone();
         p2p_config.max_peers = p2p.max_peers;
         p2p_config.discovery = p2p.discovery;
-        let server = Arc::new(ChainSyncServer::new(chain.clone()));
+        let server = Arc::new(ChainSyncServer::new(engine.clone()));
         let (handle, network_events) = Network::start(p2p_config, identity, server).await?;
         let info = handle.info().await?;
         tracing::info!(

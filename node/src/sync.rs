@@ -181,6 +181,8 @@ impl SyncLoop {
             self.fetch_certificate(peer, theirs.finalized_height)
                 .await?;
         }
+        self.fetch_votes(peer, chain.head().finalized_height)
+            .await?;
         self.status.write().sync.current_height = chain.head().height;
         Ok(())
     }
@@ -302,6 +304,53 @@ impl SyncLoop {
         })
         .await
         .map_err(join_error)?
+    }
+
+    /// Counts the peer's votes above `height` (module docs of `docs/p2p.md`, `Votes`): the
+    /// justified blocks we missed while offline or outside the gossip mesh.
+    async fn fetch_votes(&self, peer: PeerId, height: u64) -> Result<(), ChainError> {
+        let request = SyncRequest::Votes {
+            above_height: height,
+        };
+        let votes = match self.handle.request(peer, request).await {
+            Ok(SyncResponse::Votes(votes)) => votes,
+            Ok(SyncResponse::Error(_)) | Err(_) => return Ok(()),
+            Ok(_) => {
+                self.handle
+                    .penalize(peer, Penalty::Minor, "wrong answer to Votes")
+                    .await;
+                return Ok(());
+            }
+        };
+        if votes.is_empty() {
+            return Ok(());
+        }
+        let engine = self.engine.clone();
+        let now = self.clock.now_ms();
+        let (rejected, outbound) = tokio::task::spawn_blocking(move || {
+            let mut engine = engine.lock();
+            let mut rejected = 0usize;
+            let mut outbound = Vec::new();
+            for vote in &votes {
+                let (verdict, out) = engine.on_vote(vote, now)?;
+                if matches!(verdict, Verdict::Reject(_)) {
+                    rejected += 1;
+                }
+                outbound.extend(out);
+            }
+            Ok::<_, ChainError>((rejected, outbound))
+        })
+        .await
+        .map_err(join_error)??;
+        if rejected > 0 {
+            self.handle
+                .penalize(peer, Penalty::Major, "served invalid votes")
+                .await;
+        }
+        for message in &outbound {
+            publish(&self.handle, message).await;
+        }
+        Ok(())
     }
 
     async fn fetch_certificate(&self, peer: PeerId, height: u64) -> Result<(), ChainError> {

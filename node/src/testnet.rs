@@ -50,7 +50,7 @@ pub struct TestnetArgs {
     #[arg(long, default_value_t = 8100)]
     pub rpc_port: u16,
     /// Jail periods in slots for a first and second offence (`A,B`).
-    #[arg(long, value_delimiter = ',', num_args = 2, default_values_t = default_jail_slots())]
+    #[arg(long, value_delimiter = ',', default_values_t = default_jail_slots())]
     pub jail_slots: Vec<u64>,
 }
 

@@ -57,6 +57,6 @@ pub use scoring::Penalty;
 pub use service::{Direction, NetInfo, Network, NetworkEvent, NetworkHandle, PeerInfo};
 pub use sync::{
     PeerStatus, SyncRequest, SyncResponse, SyncServer, MAX_BLOCKS_PER_REQUEST,
-    MAX_HEADERS_PER_REQUEST,
+    MAX_HEADERS_PER_REQUEST, MAX_VOTES_PER_RESPONSE,
 };
 pub use topics::{topic_name, GossipKind, MessageId, Validation};

@@ -17,7 +17,7 @@ use std::io;
 use borsh::{BorshDeserialize, BorshSerialize};
 use libp2p::futures::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use libp2p::{request_response, PeerId, StreamProtocol};
-use rustchain_primitives::{Block, BlockHeader, FinalityCertificate, Hash};
+use rustchain_primitives::{Block, BlockHeader, FinalityCertificate, Hash, Vote};
 
 /// Protocol id of the sync protocol.
 pub const SYNC_PROTOCOL: &str = "/rustchain/sync/borsh/1";
@@ -29,6 +29,8 @@ pub const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_HEADERS_PER_REQUEST: u32 = 512;
 /// Most blocks in one `BlocksByRange`.
 pub const MAX_BLOCKS_PER_REQUEST: u32 = 64;
+/// Most votes in one `Votes` answer.
+pub const MAX_VOTES_PER_RESPONSE: usize = 4096;
 /// Longest `Error` message a response carries (longer ones are cut).
 pub const MAX_ERROR_MESSAGE_BYTES: usize = 1024;
 
@@ -62,6 +64,12 @@ pub enum SyncRequest {
     FinalityCertificate {
         /// height of the finalized block
         height: u64,
+    },
+    /// The finality votes the responder holds whose target is above `above_height` (so a node
+    /// that missed some gossip learns the same justified blocks as its peers).
+    Votes {
+        /// only votes with a target height above this
+        above_height: u64,
     },
 }
 
@@ -113,6 +121,8 @@ pub enum SyncResponse {
     FinalityCertificate(Option<FinalityCertificate>),
     /// The request could not be served (unknown, busy, internal error...), with a reason.
     Error(String),
+    /// Answer to `Votes`: at most [`MAX_VOTES_PER_RESPONSE`] votes.
+    Votes(Vec<Vote>),
 }
 
 /// Serves sync requests from the node's database. Implemented by the node.
@@ -152,6 +162,10 @@ pub(crate) fn fit_response(response: SyncResponse, max: usize) -> SyncResponse {
         },
         SyncResponse::Blocks(items) => match fitting_prefix(items, max) {
             Some(items) => SyncResponse::Blocks(items),
+            None => too_large(),
+        },
+        SyncResponse::Votes(items) => match fitting_prefix(items, max) {
+            Some(items) => SyncResponse::Votes(items),
             None => too_large(),
         },
         _ => too_large(),

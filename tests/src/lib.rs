@@ -258,3 +258,127 @@ pub fn run_binary(name: &str, args: &[&str]) -> (bool, String, String) {
         String::from_utf8_lossy(&out.stderr).to_string(),
     )
 }
+
+/// `n` consecutive free loopback TCP ports (checked by binding each; another process could
+/// still take one before the node binds it, which fails that node's start loudly).
+pub fn free_port_range(n: u16) -> u16 {
+    let seed = std::process::id() as u64
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+    for attempt in 0..200u64 {
+        let base = 20_000
+            + ((seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(attempt * 7919))
+                % 30_000) as u16;
+        let all_free = (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
+        if all_free {
+            return base;
+        }
+    }
+    panic!("no {n} consecutive free ports found");
+}
+
+/// A local multi-node network written by `rustchain-node testnet`, with its processes.
+#[derive(Debug)]
+pub struct Testnet {
+    /// Holds every node's directory.
+    pub dir: tempfile::TempDir,
+    /// Validators.
+    pub validators: usize,
+    /// One slot per node: `None` while stopped.
+    pub nodes: Vec<Option<NodeProcess>>,
+}
+
+impl Testnet {
+    /// Writes a network of `validators` validators and `full_nodes` full nodes with `slot_ms`
+    /// slots (nothing is started yet). `extra` goes to the `testnet` command.
+    pub fn write(validators: u32, full_nodes: u32, slot_ms: u64, extra: &[&str]) -> Testnet {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = free_port_range((validators + full_nodes) as u16);
+        let out = dir.path().join("net");
+        let mut args = vec![
+            "testnet".to_string(),
+            "--validators".into(),
+            validators.to_string(),
+            "--full-nodes".into(),
+            full_nodes.to_string(),
+            "--out".into(),
+            out.display().to_string(),
+            "--slot-ms".into(),
+            slot_ms.to_string(),
+            "--p2p-port".into(),
+            base.to_string(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, stdout, stderr) = run_binary("rustchain-node", &refs);
+        assert!(ok, "testnet failed: {stdout}\n{stderr}");
+        Testnet {
+            dir,
+            validators: validators as usize,
+            nodes: (0..validators + full_nodes).map(|_| None).collect(),
+        }
+    }
+
+    /// Node `i`'s directory.
+    pub fn node_dir(&self, i: usize) -> PathBuf {
+        self.dir.path().join("net").join(format!("node{i}"))
+    }
+
+    /// The genesis file.
+    pub fn genesis(&self) -> PathBuf {
+        self.dir.path().join("net").join("genesis.toml")
+    }
+
+    /// Starts node `i` from its config file (RPC on a port the OS picks), with `extra` flags.
+    pub fn start(&mut self, i: usize, extra: &[&str]) {
+        let config = self.node_dir(i).join("config.toml");
+        let mut args = vec!["--config", config.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        let node = NodeProcess::start(&self.node_dir(i).join("data"), &args);
+        self.nodes[i] = Some(node);
+    }
+
+    /// Node `i` (panics if stopped).
+    pub fn node(&self, i: usize) -> &NodeProcess {
+        self.nodes[i].as_ref().expect("node is running")
+    }
+
+    /// Kills node `i` with SIGKILL.
+    pub fn kill(&mut self, i: usize) {
+        self.nodes[i].take().expect("node is running").kill9();
+    }
+}
+
+/// A node's head and finalized block.
+pub async fn head(node: &NodeProcess) -> HeadJson {
+    node.http()
+        .request("chain_getHead", rpc_params![])
+        .await
+        .expect("chain_getHead")
+}
+
+/// Waits until the node's finalized height is at least `height`.
+pub async fn wait_for_finalized(node: &NodeProcess, height: u64) -> HeadJson {
+    wait_until(node, |http| async move {
+        let head: HeadJson = http
+            .request("chain_getHead", rpc_params![])
+            .await
+            .expect("chain_getHead");
+        (head.finalized.height >= height).then_some(head)
+    })
+    .await
+}
+
+/// The hash of the node's canonical block at `height`.
+pub async fn hash_at(node: &NodeProcess, height: u64) -> Hash {
+    let header: HeaderJson = node
+        .http()
+        .request("chain_getHeader", rpc_params![height])
+        .await
+        .expect("chain_getHeader");
+    header.hash
+}
