@@ -116,6 +116,7 @@ impl SyncServer for TestServer {
             SyncRequest::FinalityCertificate { .. } => {
                 SyncResponse::Error("x".repeat(17 * 1024 * 1024))
             }
+            SyncRequest::Votes { .. } => SyncResponse::Votes(Vec::new()),
         }
     }
 }
