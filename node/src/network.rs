@@ -266,10 +266,12 @@ impl GossipLoop {
             } => {
                 tracing::info!(%peer, ?direction, "peer connected");
                 self.sync_nudge.notify_one();
+                self.refresh_status().await;
                 Ok(())
             }
             NetworkEvent::PeerDisconnected { peer } => {
                 tracing::info!(%peer, "peer disconnected");
+                self.refresh_status().await;
                 Ok(())
             }
         }

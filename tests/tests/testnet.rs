@@ -64,13 +64,13 @@ async fn validators_finalize_one_chain_survive_a_crash_and_a_late_full_node_sync
     let synced = wait_for_finalized(net.node(4), goal).await;
     assert!(synced.finalized.height >= goal);
     assert_same_block(&net, &[0, 4], goal).await;
-    let health: HealthJson = net
-        .node(4)
-        .http()
-        .request("system_health", rpc_params![])
-        .await
-        .unwrap();
-    assert!(health.peers >= 1, "{health:?}");
+    // Its health reports its peers (refreshed on every connection event).
+    let health: HealthJson = wait_until(net.node(4), |http| async move {
+        let h: HealthJson = http.request("system_health", rpc_params![]).await.unwrap();
+        (h.peers >= 1).then_some(h)
+    })
+    .await;
+    assert!(!health.syncing, "{health:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
