@@ -259,8 +259,9 @@ pub fn run_binary(name: &str, args: &[&str]) -> (bool, String, String) {
     )
 }
 
-/// `n` consecutive free loopback TCP ports (checked by binding each; another process could
-/// still take one before the node binds it, which fails that node's start loudly).
+/// `n` consecutive free loopback TCP ports below Linux's ephemeral range (32768 and up), so the
+/// OS never hands one to an outgoing connection or a `:0` listener in the meantime. Each is
+/// checked by binding it.
 pub fn free_port_range(n: u16) -> u16 {
     let seed = std::process::id() as u64
         ^ std::time::SystemTime::now()
