@@ -273,7 +273,7 @@ pub fn free_port_range(n: u16) -> u16 {
             + ((seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(attempt * 7919))
-                % 30_000) as u16;
+                % 12_000) as u16;
         let all_free = (0..n).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok());
         if all_free {
             return base;
