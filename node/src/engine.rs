@@ -58,7 +58,7 @@ use rustchain_state::rules::TxInvalid;
 use rustchain_state::{BlockContext, BuiltBlock, Chain, ChainError};
 
 use crate::finality::{ChainErrorOrVote, FinalityDriver, FinalityUpdate};
-use crate::import::{import_block, ImportError};
+use crate::import::{execute_and_commit, import_block, ImportError};
 use crate::producer::HeadEvents;
 
 /// Most pieces of evidence kept waiting for inclusion.
@@ -415,7 +415,8 @@ impl Engine {
             .insert(hash, header.parent_hash, header.height)
             .map_err(|e| corrupt(e.to_string()))?;
         if on_head {
-            match import_block(&self.chain, block, now_ms) {
+            // The header and body were checked above against the head, with the active set.
+            match execute_and_commit(&self.chain, block) {
                 Ok(head) => {
                     self.fork_choice.mark_valid(&hash);
                     tracing::info!(

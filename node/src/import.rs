@@ -65,6 +65,13 @@ pub fn import_block(chain: &Chain, block: &Block, now_ms: u64) -> Result<ChainHe
         now_ms,
     )?;
     check_body(block)?;
+    execute_and_commit(chain, block)
+}
+
+/// The second half of [`import_block`], for a caller that has already checked the header and
+/// body of `block` against the current head (with the active validators at the head): verifies
+/// every transaction signature in parallel with execution, compares the roots and commits.
+pub fn execute_and_commit(chain: &Chain, block: &Block) -> Result<ChainHead, ImportError> {
     let context = BlockContext {
         proposer: block.header.proposer,
         slot: block.header.slot,
