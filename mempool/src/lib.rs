@@ -1,6 +1,7 @@
 //! The transaction pool.
 //!
-//! Transactions wait here between admission (RPC now, gossip later) and inclusion in a block.
+//! Transactions wait here between admission ([`admit`], from RPC and gossip) and inclusion in a
+//! block.
 //!
 //! - **Per-sender nonce queues.** Each sender's transactions are kept by nonce. Those with
 //!   consecutive nonces starting at the account's current nonce are *ready*; the rest are
@@ -22,6 +23,26 @@ use std::sync::Arc;
 
 use rustchain_primitives::{codec::MAX_TX_BYTES, Account, Address, Amount, Hash, Transaction};
 use rustchain_state::rules::{check_stateless, TxInvalid, TxRules};
+
+/// Admits a transaction arriving from outside (RPC or gossip) into the shared `pool`: the
+/// stateless rules and the signature are checked *before* the pool lock is taken (so submitters
+/// do not queue behind each other's verification), then the sender's account is read at the
+/// chain's head and the pool decides. `Err` is a storage failure, never the sender's fault.
+pub fn admit(
+    pool: &parking_lot::Mutex<Mempool>,
+    chain: &rustchain_state::Chain,
+    tx: Transaction,
+    now_ms: u64,
+) -> Result<Result<Admitted, Rejection>, rustchain_state::StoreError> {
+    if let Err(e) = check_stateless(&tx, chain.rules()) {
+        return Ok(Err(e.into()));
+    }
+    if let Err(e) = tx.verify_signature() {
+        return Ok(Err(TxInvalid::BadSignature(e.to_string()).into()));
+    }
+    let account = chain.account(&tx.body.sender_address(), None)?;
+    Ok(pool.lock().add(tx, account, now_ms, true))
+}
 
 /// Pool limits.
 #[derive(Debug, Clone, PartialEq, Eq)]

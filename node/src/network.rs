@@ -29,7 +29,7 @@ use rustchain_primitives::codec;
 use rustchain_primitives::{Block, Evidence, Transaction, Vote};
 use rustchain_rpc::types::{NetInfoJson, PeerJson};
 use rustchain_rpc::NodeStatus;
-use rustchain_state::rules::{check_stateless, TxInvalid};
+use rustchain_state::rules::TxInvalid;
 use rustchain_state::{Chain, ChainError};
 use tokio::sync::{mpsc, watch, Notify};
 
@@ -148,7 +148,7 @@ pub async fn publish(handle: &NetworkHandle, message: &Outbound) {
     }
 }
 
-/// Admits a gossiped transaction to the mempool.
+/// Admits a gossiped transaction to the mempool (the same admission as `tx_submit`).
 fn admit_transaction(
     chain: &Chain,
     mempool: &Mutex<Mempool>,
@@ -159,21 +159,24 @@ fn admit_transaction(
         Ok(tx) => tx,
         Err(e) => return Ok(Verdict::Reject(format!("undecodable transaction: {e}"))),
     };
-    if let Err(e) = check_stateless(&tx, chain.rules()) {
-        return Ok(Verdict::Reject(e.to_string()));
-    }
-    if let Err(e) = tx.verify_signature() {
-        return Ok(Verdict::Reject(format!("bad transaction signature: {e}")));
-    }
-    let account = chain.account(&tx.body.sender_address(), None)?;
-    Ok(match mempool.lock().add(tx, account, now_ms, true) {
-        Ok(_) => Verdict::Accept,
-        Err(Rejection::AlreadyKnown(_)) => Verdict::Ignore("transaction already pooled"),
-        Err(Rejection::Invalid(TxInvalid::BadSignature(e))) => Verdict::Reject(e),
-        Err(Rejection::TooLarge { .. }) => Verdict::Reject("transaction too large".into()),
-        // Stale nonces, full pools and the like are not the sender's fault.
-        Err(_) => Verdict::Ignore("transaction not admitted"),
-    })
+    Ok(
+        match rustchain_mempool::admit(mempool, chain, tx, now_ms)? {
+            Ok(_) => Verdict::Accept,
+            Err(Rejection::AlreadyKnown(_)) => Verdict::Ignore("transaction already pooled"),
+            // Breaks a rule no honest node relays past.
+            Err(
+                rejection @ (Rejection::TooLarge { .. }
+                | Rejection::Invalid(
+                    TxInvalid::BadSignature(_)
+                    | TxInvalid::WrongChainId { .. }
+                    | TxInvalid::FeeTooLow { .. }
+                    | TxInvalid::CostOverflow,
+                )),
+            ) => Verdict::Reject(rejection.to_string()),
+            // Stale nonces, full pools and the like are not the sender's fault.
+            Err(_) => Verdict::Ignore("transaction not admitted"),
+        },
+    )
 }
 
 /// What the gossip loop needs.

@@ -11,7 +11,6 @@ use rustchain_consensus::SlotClock;
 use rustchain_mempool::{Admitted, Mempool};
 use rustchain_primitives::codec::{DecodeError, MAX_TX_BYTES};
 use rustchain_primitives::{Address, BlockHeader, Hash, Transaction};
-use rustchain_state::rules::{check_stateless, TxInvalid};
 use rustchain_state::Chain;
 use tokio::sync::{broadcast, mpsc};
 
@@ -420,21 +419,10 @@ fn parse_tx_hex(text: &str) -> RpcResult<Transaction> {
 impl TxApiServer for RpcContext {
     fn submit(&self, tx: String) -> RpcResult<SubmitJson> {
         let tx = parse_tx_hex(&tx)?;
-        let reject = |r: rustchain_mempool::Rejection| error::rejection(&r);
-        check_stateless(&tx, self.chain.rules()).map_err(|e| reject(e.into()))?;
-        // Verify outside the pool lock so submitters do not queue behind each other's checks.
-        tx.verify_signature()
-            .map_err(|e| reject(TxInvalid::BadSignature(e.to_string()).into()))?;
-        let account = self
-            .chain
-            .account(&tx.body.sender_address(), None)
-            .map_err(internal)?;
         let now = self.now_ms();
-        let admitted = self
-            .mempool
-            .lock()
-            .add(tx.clone(), account, now, true)
-            .map_err(reject)?;
+        let admitted = rustchain_mempool::admit(&self.mempool, &self.chain, tx.clone(), now)
+            .map_err(internal)?
+            .map_err(|r| error::rejection(&r))?;
         if let Some(broadcast) = &self.tx_broadcast {
             // A full queue only delays propagation: peers also receive it in our next block.
             if broadcast.try_send(tx).is_err() {
