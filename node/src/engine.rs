@@ -505,20 +505,19 @@ impl Engine {
         &mut self,
         certificate: FinalityCertificate,
         now_ms: u64,
-    ) -> Result<Verdict, ChainError> {
-        match self.finality.apply_certificate(certificate)? {
-            Err(e) => Ok(Verdict::Reject(format!(
-                "invalid finality certificate: {e}"
-            ))),
+    ) -> Result<(Verdict, Vec<Outbound>), ChainError> {
+        let mut outbound = Vec::new();
+        let verdict = match self.finality.apply_certificate(certificate)? {
+            Err(e) => Verdict::Reject(format!("invalid finality certificate: {e}")),
             Ok(applied) => {
                 if !applied.is_empty() {
-                    let mut outbound = Vec::new();
                     self.sync_finalized();
                     self.update_head(now_ms, &mut outbound)?;
                 }
-                Ok(Verdict::Accept)
+                Verdict::Accept
             }
-        }
+        };
+        Ok((verdict, outbound))
     }
 
     /// Re-runs the fork choice and votes for the head if allowed (after a sync).

@@ -183,6 +183,8 @@ fn admit_transaction(
 pub struct GossipLoop {
     /// The engine.
     pub engine: Arc<Mutex<Engine>>,
+    /// The engine's chain (read without the engine lock).
+    pub chain: Arc<Chain>,
     /// The mempool.
     pub mempool: Arc<Mutex<Mempool>>,
     /// The network.
@@ -288,6 +290,7 @@ impl GossipLoop {
         data: Vec<u8>,
     ) -> Result<(), ChainError> {
         let engine = self.engine.clone();
+        let chain = self.chain.clone();
         let mempool = self.mempool.clone();
         let now = self.clock.now_ms();
         let work = move || -> Result<(Verdict, Vec<Outbound>, bool), ChainError> {
@@ -323,14 +326,11 @@ impl GossipLoop {
                     ),
                     Ok(evidence) => (engine.lock().on_evidence(evidence)?, vec![], false),
                 },
-                GossipKind::Transactions => {
-                    let chain = engine.lock().chain().clone();
-                    (
-                        admit_transaction(&chain, &mempool, &data, now)?,
-                        vec![],
-                        false,
-                    )
-                }
+                GossipKind::Transactions => (
+                    admit_transaction(&chain, &mempool, &data, now)?,
+                    vec![],
+                    false,
+                ),
                 GossipKind::Attestations => (
                     Verdict::Ignore("attestations are not implemented yet"),
                     vec![],

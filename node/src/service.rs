@@ -192,6 +192,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         let nudge = Arc::new(Notify::new());
         let gossip = GossipLoop {
             engine: engine.clone(),
+            chain: chain.clone(),
             mempool: mempool.clone(),
             handle: handle.clone(),
             clock: clock.clone(),

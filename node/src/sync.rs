@@ -361,10 +361,13 @@ impl SyncLoop {
         };
         let engine = self.engine.clone();
         let now = self.clock.now_ms();
-        let verdict =
+        let (verdict, outbound) =
             tokio::task::spawn_blocking(move || engine.lock().on_certificate(certificate, now))
                 .await
                 .map_err(join_error)??;
+        for message in &outbound {
+            publish(&self.handle, message).await;
+        }
         if let Verdict::Reject(reason) = verdict {
             tracing::warn!(%peer, reason, "peer served an invalid finality certificate");
             self.handle
