@@ -18,6 +18,7 @@
 pub mod clock;
 pub mod finality;
 pub mod fork_choice;
+pub mod rip200;
 pub mod schedule;
 pub mod validity;
 pub mod voter;

@@ -83,11 +83,9 @@ pub struct Block {
     pub header: BlockHeader,
     /// Transactions, executed in order.
     pub transactions: Vec<Transaction>,
-    /// Hardware attestations (always empty until RIP-200 lands).
-    #[borsh(
-        serialize_with = "crate::attestation::serialize_list",
-        deserialize_with = "crate::attestation::deserialize_list"
-    )]
+    /// RIP-200 hardware attestations (at most
+    /// [`MAX_BLOCK_ATTESTATIONS`](crate::attestation::MAX_BLOCK_ATTESTATIONS), each well formed).
+    #[borsh(deserialize_with = "crate::attestation::deserialize_list")]
     pub attestations: Vec<Attestation>,
     /// Evidence of validator misbehaviour, applied after the transactions.
     pub evidence: Vec<Evidence>,
@@ -167,7 +165,7 @@ mod tests {
     }
 
     #[test]
-    fn attestations_cannot_be_smuggled_in() {
+    fn attestation_count_is_capped() {
         let block = Block {
             header: header(),
             transactions: vec![],
@@ -176,10 +174,16 @@ mod tests {
         };
         let mut bytes = block.encode();
         let n = bytes.len();
-        // Rewrite the attestation count (the 4 bytes before the empty evidence list) to 1.
-        bytes[n - 8..n - 4].copy_from_slice(&1u32.to_le_bytes());
+        // Rewrite the attestation count (the 4 bytes before the empty evidence list).
+        let over = crate::attestation::MAX_BLOCK_ATTESTATIONS as u32 + 1;
+        bytes[n - 8..n - 4].copy_from_slice(&over.to_le_bytes());
         let err = Block::decode(&bytes).unwrap_err();
-        assert!(err.to_string().contains("not supported yet"), "{err}");
+        assert!(err.to_string().contains("above the limit"), "{err}");
+        bytes[n - 8..n - 4].copy_from_slice(&1u32.to_le_bytes());
+        assert!(
+            Block::decode(&bytes).is_err(),
+            "a count with no attestation after it"
+        );
         assert_eq!(Block::decode(&block.encode()).unwrap(), block);
     }
 }

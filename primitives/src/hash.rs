@@ -42,6 +42,14 @@ pub enum Tag {
     Evidence,
     /// Identity of one offence, so that several pieces of evidence of it punish it once.
     Offence,
+    /// Hash of the stable part of a miner's hardware evidence.
+    HardwareProfile,
+    /// Message signed by a miner's attestation (commits to the chain id inside the body).
+    AttestationSignature,
+    /// Proof of work of an attestation.
+    AttestationPow,
+    /// Attestation id: hash of the whole signed attestation (attestations root leaves).
+    AttestationId,
 }
 
 impl Tag {
@@ -62,10 +70,14 @@ impl Tag {
             Tag::Vote => "RustChain/vote",
             Tag::Evidence => "RustChain/evidence",
             Tag::Offence => "RustChain/offence",
+            Tag::HardwareProfile => "RustChain/hardware-profile",
+            Tag::AttestationSignature => "RustChain/attestation",
+            Tag::AttestationPow => "RustChain/attestation-pow",
+            Tag::AttestationId => "RustChain/attestation-id",
         }
     }
 
-    const ALL: [Tag; 14] = [
+    const ALL: [Tag; 18] = [
         Tag::TxSignature,
         Tag::TxId,
         Tag::Block,
@@ -80,6 +92,10 @@ impl Tag {
         Tag::Vote,
         Tag::Evidence,
         Tag::Offence,
+        Tag::HardwareProfile,
+        Tag::AttestationSignature,
+        Tag::AttestationPow,
+        Tag::AttestationId,
     ];
 }
 

@@ -25,7 +25,10 @@ pub mod vote;
 pub use account::Account;
 pub use address::{Address, AddressError};
 pub use amount::{Amount, AmountError};
-pub use attestation::Attestation;
+pub use attestation::{
+    Arch, Attestation, AttestationBody, AttestationError, AttestationMode, HardwareClass,
+    HardwareEvidence,
+};
 pub use block::{Block, BlockHeader};
 pub use chain::{ChainId, ChainIdError, NetworkKind};
 pub use codec::{decode, encode, DecodeError};

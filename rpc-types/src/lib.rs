@@ -462,3 +462,54 @@ pub struct ValidatorJson {
     /// `18446744073709551615` (u64::MAX) when jailed permanently.
     pub jailed_until_slot: Option<u64>,
 }
+
+/// `attest_getChallenge`: what a miner needs to build an attestation for the current window.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChallengeJson {
+    /// The chain id to sign for.
+    pub chain_id: String,
+    /// Current epoch.
+    pub epoch: u64,
+    /// Current attestation window inside the epoch (0-based).
+    pub window: u32,
+    /// Windows per epoch.
+    pub windows_per_epoch: u32,
+    /// The block to reference (the head): its slot is in `epoch`/`window`.
+    pub reference: BlockRef,
+    /// Leading zero bits the proof-of-work hash needs.
+    pub pow_bits: u32,
+    /// Whether this chain accepts `Simulated` attestations (dev and test chain ids only).
+    pub simulated_allowed: bool,
+    /// First slot of the current window.
+    pub window_start_slot: u64,
+    /// First slot of the next window.
+    pub window_end_slot: u64,
+    /// Slot duration in milliseconds.
+    pub slot_duration_ms: u64,
+    /// Milliseconds until the next window starts (from the node's clock).
+    pub ms_to_next_window: u64,
+}
+
+/// `attest_submit`: the node's verdict on an accepted attestation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttestResultJson {
+    /// The attestation id.
+    pub id: Hash,
+    /// Epoch attested.
+    pub epoch: u64,
+    /// Window attested.
+    pub window: u32,
+    /// Hardware class the validators derived from the evidence.
+    pub class: rustchain_primitives::HardwareClass,
+    /// Its multiplier, in basis points (10,000 = 1.0x); 0 for a VM, emulator or container.
+    pub multiplier_bps: u32,
+    /// The machine verdict: `bare_metal`, `virtual_machine`, `emulator` or `container`.
+    pub verdict: String,
+    /// Why (VM signals found, why a class was capped, what could not be measured).
+    pub reasons: Vec<String>,
+    /// The hardware profile hash.
+    pub profile_hash: Hash,
+    /// An estimate of this miner's reward for the epoch if nobody else attests any more, in
+    /// base units.
+    pub expected_reward: Amount,
+}

@@ -66,10 +66,6 @@ pub struct TxLocation {
 #[derive(Debug, Clone, BorshSerialize, BorshDeserialize)]
 struct BlockBody {
     transactions: Vec<Transaction>,
-    #[borsh(
-        serialize_with = "rustchain_primitives::attestation::serialize_list",
-        deserialize_with = "rustchain_primitives::attestation::deserialize_list"
-    )]
     attestations: Vec<Attestation>,
     evidence: Vec<Evidence>,
 }
