@@ -62,6 +62,12 @@ pub fn dev_genesis() -> GenesisSpec {
             name: "dev-validator".into(),
         }],
         jail_slots: crate::spec::default_jail_slots(),
+        rip200: crate::Rip200Params {
+            pow_bits: 8,
+            max_reference_age_slots: 12,
+            allow_simulated: true,
+            ..crate::Rip200Params::default()
+        },
         accounts,
     }
 }

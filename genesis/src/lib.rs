@@ -12,6 +12,6 @@ mod spec;
 
 pub use dev::{dev_account_key, dev_genesis, dev_validator_key, DEV_ACCOUNT_COUNT, DEV_MNEMONIC};
 pub use spec::{
-    default_jail_slots, Genesis, GenesisAccount, GenesisAccountSpec, GenesisError, GenesisSpec,
-    GenesisValidator,
+    default_jail_slots, ClassMultipliers, Genesis, GenesisAccount, GenesisAccountSpec,
+    GenesisError, GenesisSpec, GenesisValidator, Rip200Params,
 };

@@ -2,7 +2,9 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use borsh::BorshSerialize;
-use rustchain_primitives::{codec, tagged_hash, Address, Amount, ChainId, Hash, PublicKey, Tag};
+use rustchain_primitives::{
+    codec, tagged_hash, Address, Amount, ChainId, HardwareClass, Hash, NetworkKind, PublicKey, Tag,
+};
 use serde::{Deserialize, Serialize};
 
 /// A genesis file as written by operators.
@@ -31,9 +33,78 @@ pub struct GenesisSpec {
     /// jails it permanently.
     #[serde(default = "default_jail_slots")]
     pub jail_slots: [u64; 2],
+    /// RIP-200 attestation parameters.
+    #[serde(default)]
+    pub rip200: Rip200Params,
     /// Initial balances.
     #[serde(default)]
     pub accounts: Vec<GenesisAccountSpec>,
+}
+
+/// RIP-200 attestation parameters (docs/rip-200.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, BorshSerialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rip200Params {
+    /// Leading zero bits an attestation's proof-of-work hash needs.
+    pub pow_bits: u32,
+    /// An attestation's reference block must be at most this many slots older than the block
+    /// that includes it.
+    pub max_reference_age_slots: u64,
+    /// Accept `Simulated` attestations (dev and test chain ids only; refused on mainnet).
+    pub allow_simulated: bool,
+    /// Reward multiplier of each hardware class, in basis points (10,000 = 1.0x).
+    pub multipliers_bps: ClassMultipliers,
+}
+
+impl Default for Rip200Params {
+    fn default() -> Self {
+        Rip200Params {
+            pow_bits: 16,
+            max_reference_age_slots: 20,
+            allow_simulated: false,
+            multipliers_bps: ClassMultipliers::default(),
+        }
+    }
+}
+
+/// The one weight table: a reward multiplier per hardware class, in basis points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, BorshSerialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassMultipliers {
+    /// Before about 2003.
+    pub retro: u32,
+    /// About 2003-2008.
+    pub vintage: u32,
+    /// About 2008-2013.
+    pub classic: u32,
+    /// Newer, unknown, or not supported by the evidence.
+    pub modern: u32,
+}
+
+impl Default for ClassMultipliers {
+    fn default() -> Self {
+        ClassMultipliers {
+            retro: 25_000,
+            vintage: 20_000,
+            classic: 15_000,
+            modern: 10_000,
+        }
+    }
+}
+
+impl ClassMultipliers {
+    /// Largest multiplier accepted: 10x.
+    pub const MAX_BPS: u32 = 100_000;
+
+    /// The multiplier of `class`, in basis points.
+    pub fn of(&self, class: HardwareClass) -> u32 {
+        match class {
+            HardwareClass::Retro => self.retro,
+            HardwareClass::Vintage => self.vintage,
+            HardwareClass::Classic => self.classic,
+            HardwareClass::Modern => self.modern,
+        }
+    }
 }
 
 /// Default jail periods: 600 slots, then 6,000 slots.
@@ -94,6 +165,8 @@ pub struct Genesis {
     pub validators: Vec<GenesisValidator>,
     /// Jail periods (slots) for a first and second offence; the third is permanent.
     pub jail_slots: [u64; 2],
+    /// RIP-200 attestation parameters.
+    pub rip200: Rip200Params,
     /// Initial balances, sorted by address.
     pub accounts: Vec<GenesisAccount>,
 }
@@ -159,6 +232,12 @@ impl GenesisSpec {
         if self.attestation_windows == 0 || self.epoch_slots == 0 {
             return invalid("epoch_slots and attestation_windows must be positive".into());
         }
+        if self.attestation_windows > 64 {
+            return invalid(format!(
+                "attestation_windows must be at most 64, got {}",
+                self.attestation_windows
+            ));
+        }
         if !self.epoch_slots.is_multiple_of(self.attestation_windows) {
             return invalid(format!(
                 "epoch_slots ({}) must be a multiple of attestation_windows ({})",
@@ -183,6 +262,32 @@ impl GenesisSpec {
         }
         if self.validators.is_empty() {
             return invalid("at least one validator is required".into());
+        }
+        let r = &self.rip200;
+        if r.pow_bits > 64 {
+            return invalid(format!(
+                "rip200.pow_bits must be at most 64, got {}",
+                r.pow_bits
+            ));
+        }
+        if r.max_reference_age_slots == 0 {
+            return invalid("rip200.max_reference_age_slots must be positive".into());
+        }
+        if r.allow_simulated && self.chain_id.kind() == NetworkKind::Main {
+            return invalid(format!(
+                "rip200.allow_simulated is refused on the mainnet chain id {}",
+                self.chain_id
+            ));
+        }
+        for class in HardwareClass::ALL {
+            let bps = r.multipliers_bps.of(class);
+            if bps == 0 || bps > ClassMultipliers::MAX_BPS {
+                return invalid(format!(
+                    "rip200.multipliers_bps.{} must be between 1 and {}, got {bps}",
+                    class.as_str(),
+                    ClassMultipliers::MAX_BPS
+                ));
+            }
         }
         let mut keys = BTreeSet::new();
         for v in &self.validators {
@@ -234,6 +339,7 @@ impl GenesisSpec {
             min_fee: self.min_fee,
             validators: self.validators.clone(),
             jail_slots: self.jail_slots,
+            rip200: self.rip200.clone(),
             accounts,
         })
     }
@@ -288,6 +394,9 @@ mod tests {
         let mut s = dev_genesis();
         s.min_fee = Amount::from_base_units(s.min_fee.base_units() + 1);
         assert_ne!(s.validate().unwrap().spec_hash(), base);
+        let mut s = dev_genesis();
+        s.rip200.multipliers_bps.vintage += 1;
+        assert_ne!(s.validate().unwrap().spec_hash(), base);
     }
 
     #[test]
@@ -307,6 +416,18 @@ mod tests {
         let mut s = dev_genesis();
         s.epoch_slots = 7;
         assert!(s.validate().is_err());
+        let mut s = dev_genesis();
+        s.chain_id = ChainId::new("rustchain-main").unwrap();
+        s.accounts.clear();
+        s.rip200.allow_simulated = true;
+        assert!(s
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("allow_simulated"));
+        let mut s = dev_genesis();
+        s.rip200.multipliers_bps.retro = 0;
+        assert!(s.validate().unwrap_err().to_string().contains("retro"));
         let mut s = dev_genesis();
         s.accounts[0].address = s.accounts[0].address.replace("rtcdev", "rtc");
         assert!(s.validate().is_err(), "mainnet address on a dev chain");
