@@ -43,7 +43,12 @@ fn execution(c: &mut Criterion) {
         let txs = bench.transfers(n);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_function(BenchmarkId::new("transfers", format!("n={n}")), |b| {
-            b.iter(|| bench.chain.execute(&bench.context(1), &txs, &[]).unwrap())
+            b.iter(|| {
+                bench
+                    .chain
+                    .execute(&bench.context(1), &txs, &[], &[])
+                    .unwrap()
+            })
         });
     }
     g.finish();
@@ -81,6 +86,7 @@ fn state_root(c: &mut Criterion) {
                         accounts: &changed,
                         validators: &BTreeMap::new(),
                         offences: &BTreeSet::new(),
+                        rip200: &Default::default(),
                     },
                 )
                 .unwrap()
@@ -104,7 +110,12 @@ fn commit_and_import(c: &mut Criterion) {
                 let block = bench.block(txs);
                 let executed = bench
                     .chain
-                    .execute(&bench.context(block.header.slot), &block.transactions, &[])
+                    .execute(
+                        &bench.context(block.header.slot),
+                        &block.transactions,
+                        &[],
+                        &[],
+                    )
                     .unwrap();
                 (block, executed)
             },

@@ -65,6 +65,7 @@ impl BenchChain {
                 name: "bench".into(),
             }],
             jail_slots: [600, 6_000],
+            rip200: Default::default(),
             accounts: keys
                 .iter()
                 .map(|k| GenesisAccountSpec {
@@ -125,7 +126,7 @@ impl BenchChain {
         let head = self.chain.head();
         let executed = self
             .chain
-            .execute(&self.context(head.slot + 1), &txs, &[])
+            .execute(&self.context(head.slot + 1), &txs, &[], &[])
             .unwrap();
         let genesis = self.chain.genesis();
         let timing = SlotTiming {

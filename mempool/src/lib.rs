@@ -1,4 +1,4 @@
-//! The transaction pool.
+//! The transaction pool, and the attestation pool ([`attestations`]).
 //!
 //! Transactions wait here between admission ([`admit`], from RPC and gossip) and inclusion in a
 //! block.
@@ -17,6 +17,9 @@
 //!   with its reason.
 //! - **Expiry.** Transactions older than [`MempoolConfig::expiry_ms`] are dropped by [`Mempool::
 //!   prune`]. The pool reads no clock: callers pass the time, which keeps it deterministic.
+
+pub mod attestations;
+pub use attestations::{admit_attestation, inclusion_slot, AttestationPool, AttestationRejection};
 
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::sync::Arc;

@@ -40,17 +40,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use rustchain_consensus::rip200::EpochSchedule;
 use rustchain_consensus::{
     check_body, check_header, proposer_for_slot, Finality, ForkChoice, SlotTiming, Validity,
     VoteError,
 };
-use rustchain_mempool::Mempool;
+use rustchain_mempool::{AttestationPool, Mempool};
 use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::codec::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
 use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::{
-    Block, BlockHeader, Checkpoint, Evidence, FinalityCertificate, Hash, KeyPair, PublicKey,
-    Signature, Transaction, Vote,
+    Attestation, Block, BlockHeader, Checkpoint, Evidence, FinalityCertificate, Hash, KeyPair,
+    PublicKey, Signature, Transaction, Vote,
 };
 use rustchain_rpc::types::HeaderJson;
 use rustchain_state::execution::StateReader;
@@ -123,6 +124,8 @@ pub struct Engine {
     genesis_validators: Vec<PublicKey>,
     /// Evidence waiting for inclusion, by offence id.
     evidence_pool: BTreeMap<Hash, Evidence>,
+    /// RIP-200 attestations waiting for inclusion (shared with RPC and gossip).
+    attestations: Arc<Mutex<AttestationPool>>,
     /// The first header seen from each proposer in each slot above finality.
     proposals: BTreeMap<(u64, PublicKey), BlockHeader>,
     misbehaviour: Misbehaviour,
@@ -201,6 +204,7 @@ impl Engine {
             timing,
             genesis_validators,
             evidence_pool: BTreeMap::new(),
+            attestations: Arc::new(Mutex::new(AttestationPool::new())),
             proposals: BTreeMap::new(),
             misbehaviour: Misbehaviour::None,
             voting: true,
@@ -226,6 +230,11 @@ impl Engine {
     /// The finality tracker (read-only).
     pub fn finality(&self) -> &Finality {
         self.finality.tracker()
+    }
+
+    /// The attestation pool (RPC and gossip admit into it; block production takes from it).
+    pub fn attestation_pool(&self) -> &Arc<Mutex<AttestationPool>> {
+        &self.attestations
     }
 
     /// Evidence waiting for inclusion.
@@ -272,14 +281,22 @@ impl Engine {
             .collect()
         };
         let evidence: Vec<Evidence> = self.evidence_pool.values().cloned().collect();
+        let attestation_candidates = self.attestations.lock().candidates();
         let proposer = key.public_key();
         let context = BlockContext { proposer, slot };
         let BuiltBlock {
             transactions,
+            attestations,
             evidence,
             executed,
             left_out,
-        } = self.chain.build(&context, candidates, evidence)?;
+            left_out_attestations,
+        } = self
+            .chain
+            .build(&context, candidates, attestation_candidates, evidence)?;
+        // Whatever building refused at this slot can never be included later either (its
+        // reference only gets older, its window was taken, or its epoch is over).
+        self.attestations.lock().remove(&left_out_attestations);
         let ids: Vec<Hash> = transactions.iter().map(Transaction::hash).collect();
         let chain_id = self.chain.genesis().chain_id.clone();
         let mut header = BlockHeader {
@@ -289,7 +306,12 @@ impl Engine {
             timestamp_ms: self.timing.slot_start(slot).unwrap_or(u64::MAX),
             parent_hash: head.hash,
             transactions_root: merkle_root(&ids),
-            attestations_root: merkle_root(&[]),
+            attestations_root: merkle_root(
+                &attestations
+                    .iter()
+                    .map(Attestation::hash)
+                    .collect::<Vec<_>>(),
+            ),
             evidence_root: merkle_root(&evidence.iter().map(Evidence::hash).collect::<Vec<_>>()),
             state_root: executed.state_root,
             receipts_root: executed.receipts_root,
@@ -300,7 +322,7 @@ impl Engine {
         let block = Block {
             header,
             transactions,
-            attestations: vec![],
+            attestations,
             evidence,
         };
         let new_head = self.chain.commit(&block, executed)?;
@@ -329,6 +351,7 @@ impl Engine {
             height = new_head.height,
             slot,
             txs = block.transactions.len(),
+            attestations = block.attestations.len(),
             evidence = block.evidence.len(),
             hash = %hash,
             "produced block"
@@ -764,6 +787,17 @@ impl Engine {
         let reader = self.chain.head_state();
         self.evidence_pool
             .retain(|id, _| !reader.offence_punished(id).unwrap_or(false));
+        let epoch = EpochSchedule::of(self.chain.genesis()).epoch(head.slot);
+        self.attestations
+            .lock()
+            .prune(epoch, |miner, epoch, window| {
+                reader
+                    .epoch_record(epoch)
+                    .ok()
+                    .flatten()
+                    .and_then(|r| r.miners.into_iter().find(|m| m.miner == *miner))
+                    .is_some_and(|m| m.windows & 1u64.checked_shl(window).unwrap_or(0) != 0)
+            });
         Ok(())
     }
 }

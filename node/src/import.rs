@@ -78,7 +78,14 @@ pub fn execute_and_commit(chain: &Chain, block: &Block) -> Result<ChainHead, Imp
     };
     let (verified, executed) = rayon::join(
         || verify_signatures(&block.transactions),
-        || chain.execute(&context, &block.transactions, &block.evidence),
+        || {
+            chain.execute(
+                &context,
+                &block.transactions,
+                &block.attestations,
+                &block.evidence,
+            )
+        },
     );
     verified.map_err(|(index, error)| ImportError::Signature { index, error })?;
     Ok(chain.commit(block, executed?)?)
@@ -188,6 +195,7 @@ mod tests {
                     slot: 1,
                 },
                 std::slice::from_ref(&tx),
+                &[],
                 &[],
             )
             .unwrap();

@@ -9,7 +9,7 @@
 //! | transactions | `Transaction` | mempool admission | admitted to the pool |
 //! | votes | `Vote` | [`Engine::on_vote`] | counted by the finality tracker |
 //! | evidence | `Evidence` | [`Engine::on_evidence`] | verifies and is new |
-//! | attestations | — | — | never (RIP-200 is not implemented yet: ignored) |
+//! | attestations | `Attestation` | attestation pool admission (every RIP-200 rule) | admitted to the pool |
 //!
 //! Bytes that do not decode, and anything the checks call invalid, are rejected (the sender's
 //! score drops; repeated offenders are banned by the p2p layer). Duplicates and messages that
@@ -19,14 +19,17 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::{Mutex, RwLock};
+use rustchain_consensus::rip200::AttestationInvalid;
 use rustchain_consensus::SlotClock;
-use rustchain_mempool::{Mempool, Rejection};
+use rustchain_mempool::{
+    admit_attestation, inclusion_slot, AttestationPool, AttestationRejection, Mempool, Rejection,
+};
 use rustchain_p2p::{
     Direction, GossipKind, MessageId, NetworkEvent, NetworkHandle, PeerId, PeerStatus, SyncRequest,
     SyncResponse, SyncServer, Validation, MAX_VOTES_PER_RESPONSE,
 };
 use rustchain_primitives::codec;
-use rustchain_primitives::{Block, Evidence, Transaction, Vote};
+use rustchain_primitives::{Attestation, Block, Evidence, Transaction, Vote};
 use rustchain_rpc::types::{NetInfoJson, PeerJson};
 use rustchain_rpc::NodeStatus;
 use rustchain_state::rules::TxInvalid;
@@ -179,6 +182,33 @@ fn admit_transaction(
     )
 }
 
+fn admit_gossiped_attestation(
+    chain: &Chain,
+    pool: &Mutex<AttestationPool>,
+    data: &[u8],
+    now_ms: u64,
+) -> Result<Verdict, ChainError> {
+    let attestation = match Attestation::decode(data) {
+        Ok(a) => a,
+        Err(e) => return Ok(Verdict::Reject(format!("undecodable attestation: {e}"))),
+    };
+    let slot = inclusion_slot(chain, now_ms);
+    Ok(match admit_attestation(pool, chain, attestation, slot)? {
+        Ok(_) => Verdict::Accept,
+        // Provably broken whatever the receiver's chain: no honest node relays it.
+        Err(
+            rejection @ AttestationRejection::Invalid(
+                AttestationInvalid::BadSignature
+                | AttestationInvalid::WeakProofOfWork { .. }
+                | AttestationInvalid::WrongChain { .. }
+                | AttestationInvalid::SimulatedNotAllowed,
+            ),
+        ) => Verdict::Reject(rejection.to_string()),
+        // Late, duplicate, or referencing a block we do not have: not the relayer's fault.
+        Err(_) => Verdict::Ignore("attestation not admitted"),
+    })
+}
+
 /// What the gossip loop needs.
 pub struct GossipLoop {
     /// The engine.
@@ -187,6 +217,8 @@ pub struct GossipLoop {
     pub chain: Arc<Chain>,
     /// The mempool.
     pub mempool: Arc<Mutex<Mempool>>,
+    /// The attestation pool.
+    pub attestations: Arc<Mutex<AttestationPool>>,
     /// The network.
     pub handle: NetworkHandle,
     /// Time source.
@@ -211,6 +243,7 @@ impl GossipLoop {
         mut events: mpsc::Receiver<NetworkEvent>,
         mut outbound: mpsc::Receiver<Outbound>,
         mut transactions: mpsc::Receiver<Transaction>,
+        mut attestations: mpsc::Receiver<Attestation>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), ChainError> {
         let mut refresh = tokio::time::interval(STATUS_REFRESH);
@@ -225,6 +258,11 @@ impl GossipLoop {
                 Some(tx) = transactions.recv() => {
                     if let Err(e) = self.handle.publish(GossipKind::Transactions, tx.encode()).await {
                         tracing::debug!(error = %e, "transaction not gossiped");
+                    }
+                }
+                Some(a) = attestations.recv() => {
+                    if let Err(e) = self.handle.publish(GossipKind::Attestations, codec::encode(&a)).await {
+                        tracing::debug!(error = %e, "attestation not gossiped");
                     }
                 }
                 _ = refresh.tick() => self.refresh_status().await,
@@ -292,6 +330,7 @@ impl GossipLoop {
         let engine = self.engine.clone();
         let chain = self.chain.clone();
         let mempool = self.mempool.clone();
+        let attestations = self.attestations.clone();
         let now = self.clock.now_ms();
         let work = move || -> Result<(Verdict, Vec<Outbound>, bool), ChainError> {
             Ok(match kind {
@@ -332,7 +371,7 @@ impl GossipLoop {
                     false,
                 ),
                 GossipKind::Attestations => (
-                    Verdict::Ignore("attestations are not implemented yet"),
+                    admit_gossiped_attestation(&chain, &attestations, &data, now)?,
                     vec![],
                     false,
                 ),

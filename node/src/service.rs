@@ -162,6 +162,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         tracing::warn!(mode = ?config.misbehaviour, "TEST MODE: this validator will misbehave");
         engine.set_misbehaviour(config.misbehaviour);
     }
+    let attestation_pool = engine.attestation_pool().clone();
     let engine = Arc::new(Mutex::new(engine));
     let syncing = Arc::new(AtomicBool::new(false));
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -171,6 +172,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let mut network = None;
     let mut publish = None;
     let mut tx_broadcast = None;
+    let mut attestation_broadcast = None;
     if let Some(p2p) = &config.p2p {
         let identity = load_or_create_identity(&datadir.join("p2p_key"))?;
         let mut p2p_config = P2pConfig::new(genesis.chain_id.clone(), chain.genesis_hash());
@@ -189,11 +191,13 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         );
         let (outbound_tx, outbound_rx) = mpsc::channel(1024);
         let (txs_tx, txs_rx) = mpsc::channel(4096);
+        let (attestations_tx, attestations_rx) = mpsc::channel(1024);
         let nudge = Arc::new(Notify::new());
         let gossip = GossipLoop {
             engine: engine.clone(),
             chain: chain.clone(),
             mempool: mempool.clone(),
+            attestations: attestation_pool.clone(),
             handle: handle.clone(),
             clock: clock.clone(),
             status: status.clone(),
@@ -203,7 +207,9 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         tasks.spawn(async move {
             (
                 "gossip",
-                gossip.run(network_events, outbound_rx, txs_rx, rx).await,
+                gossip
+                    .run(network_events, outbound_rx, txs_rx, attestations_rx, rx)
+                    .await,
             )
         });
         let sync = SyncLoop {
@@ -220,6 +226,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         network = Some(handle);
         publish = Some(outbound_tx);
         tx_broadcast = Some(txs_tx);
+        attestation_broadcast = Some(attestations_tx);
     } else if !is_validator {
         tracing::warn!("a full node without networking serves its stored chain but never advances; configure [p2p] bootnodes");
     }
@@ -233,6 +240,8 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         clock: clock.clone(),
         version: env!("CARGO_PKG_VERSION").into(),
         tx_broadcast,
+        attestations: attestation_pool,
+        attestation_broadcast,
     };
     let rpc = rustchain_rpc::start(&config.rpc, ctx).await?;
     tracing::info!(

@@ -67,6 +67,16 @@ pub enum Event {
         /// amount
         amount: Amount,
     },
+    /// A miner's RIP-200 reward for an epoch (in the settlement receipt of the first block of
+    /// the next epoch).
+    EpochReward {
+        /// the settled epoch
+        epoch: u64,
+        /// the miner's address
+        miner: Address,
+        /// amount credited (newly issued)
+        amount: Amount,
+    },
 }
 
 /// The receipt of one transaction.
@@ -80,6 +90,14 @@ pub struct Receipt {
     pub fee_paid: Amount,
     /// Events in order.
     pub events: Vec<Event>,
+}
+
+/// The id under which a block's settlement receipt for `epoch` is stored (in place of a
+/// transaction id): `tagged_hash("RustChain/receipt", "settlement" || epoch (u64 LE))`.
+pub fn settlement_receipt_id(epoch: u64) -> Hash {
+    let mut msg = b"settlement".to_vec();
+    msg.extend_from_slice(&epoch.to_le_bytes());
+    tagged_hash(Tag::Receipt, &msg)
 }
 
 impl Receipt {

@@ -271,6 +271,15 @@ pub enum EventJson {
         /// amount
         amount: Amount,
     },
+    /// A miner's epoch reward.
+    EpochReward {
+        /// settled epoch
+        epoch: u64,
+        /// miner address
+        miner: String,
+        /// amount credited
+        amount: Amount,
+    },
 }
 
 impl EventJson {
@@ -289,6 +298,15 @@ impl EventJson {
             } => EventJson::FeePaid {
                 payer: payer.encode(kind),
                 proposer: proposer.encode(kind),
+                amount: *amount,
+            },
+            Event::EpochReward {
+                epoch,
+                miner,
+                amount,
+            } => EventJson::EpochReward {
+                epoch: *epoch,
+                miner: miner.encode(kind),
                 amount: *amount,
             },
         }
@@ -512,4 +530,92 @@ pub struct AttestResultJson {
     /// An estimate of this miner's reward for the epoch if nobody else attests any more, in
     /// base units.
     pub expected_reward: Amount,
+}
+
+/// `epoch_getInfo`: the current epoch at the head.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochInfoJson {
+    /// Current epoch (of the head's slot).
+    pub epoch: u64,
+    /// Current window.
+    pub window: u32,
+    /// Windows per epoch.
+    pub windows_per_epoch: u32,
+    /// Slots per epoch.
+    pub epoch_slots: u64,
+    /// First slot of the epoch.
+    pub first_slot: u64,
+    /// The epoch's pot, in base units (before the supply cap).
+    pub pot: Amount,
+    /// Miners with an attestation included in this epoch so far.
+    pub enrolled_miners: u64,
+    /// Attestations waiting in this node's pool.
+    pub pending_attestations: u64,
+    /// RTC issued to miners since genesis, in base units.
+    pub issued_total: Amount,
+}
+
+/// One miner's entry in an epoch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochMinerJson {
+    /// Miner key.
+    pub miner: PublicKey,
+    /// Its address.
+    pub address: String,
+    /// Windows attested (sorted).
+    pub windows: Vec<u32>,
+    /// Hardware class.
+    pub class: rustchain_primitives::HardwareClass,
+    /// Machine verdict.
+    pub verdict: String,
+    /// Multiplier in basis points.
+    pub multiplier_bps: u32,
+    /// Hardware profile hash.
+    pub profile_hash: Hash,
+    /// Reward received for the epoch (once settled).
+    pub reward: Option<Amount>,
+}
+
+/// `epoch_getRewards`: an epoch's attestations and settlement.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochRewardsJson {
+    /// The epoch.
+    pub epoch: u64,
+    /// Settled yet?
+    pub settled: bool,
+    /// Height of the settling block.
+    pub settled_at_height: Option<u64>,
+    /// The pot that was split (after the supply cap), once settled.
+    pub pot: Option<Amount>,
+    /// Sum paid.
+    pub paid: Amount,
+    /// Every miner of the epoch, by key.
+    pub miners: Vec<EpochMinerJson>,
+}
+
+/// `miner_get`: a miner's standing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MinerJson {
+    /// Miner key.
+    pub miner: PublicKey,
+    /// Its address (where rewards go).
+    pub address: String,
+    /// First epoch attested.
+    pub first_epoch: u64,
+    /// Latest epoch attested.
+    pub last_epoch: u64,
+    /// Latest window attested.
+    pub last_window: u32,
+    /// Attestations included.
+    pub attestations: u64,
+    /// Latest class.
+    pub class: rustchain_primitives::HardwareClass,
+    /// Latest verdict.
+    pub verdict: String,
+    /// Latest multiplier (basis points).
+    pub multiplier_bps: u32,
+    /// Latest hardware profile.
+    pub profile_hash: Hash,
+    /// Total rewards received, in base units.
+    pub total_rewards: Amount,
 }

@@ -2,10 +2,11 @@
 
 use jsonrpsee::core::{RpcResult, SubscriptionResult};
 use jsonrpsee::proc_macros::rpc;
-use rustchain_primitives::Hash;
+use rustchain_primitives::{Hash, PublicKey};
 
 use crate::types::{
-    AccountJson, BlockId, BlockJson, CertificateJson, HeadJson, HeaderJson, HealthJson, InfoJson,
+    AccountJson, AttestResultJson, BlockId, BlockJson, CertificateJson, ChallengeJson,
+    EpochInfoJson, EpochRewardsJson, HeadJson, HeaderJson, HealthJson, InfoJson, MinerJson,
     NetInfoJson, PeerJson, ReceiptJson, SubmitJson, TxJson, ValidatorJson,
 };
 
@@ -89,4 +90,42 @@ pub trait NetApi {
     /// Our peer id, listen addresses and peer count.
     #[method(name = "info")]
     fn info(&self) -> RpcResult<NetInfoJson>;
+}
+
+/// `attest_*`: RIP-200 attestations from miners.
+#[rpc(server, namespace = "attest")]
+pub trait AttestApi {
+    /// What a miner needs to attest the current window: chain id, epoch, window, the block to
+    /// reference, the proof-of-work target.
+    #[method(name = "getChallenge")]
+    fn get_challenge(&self) -> RpcResult<ChallengeJson>;
+
+    /// Submits a signed attestation (0x-hex of its canonical encoding). Every rule is checked
+    /// before it is pooled and gossiped; the answer is the verdict validators derive from it.
+    #[method(name = "submit")]
+    fn submit(&self, attestation: String) -> RpcResult<AttestResultJson>;
+}
+
+/// `epoch_*`: reward epochs.
+#[rpc(server, namespace = "epoch")]
+pub trait EpochApi {
+    /// The current epoch, window, pot and enrolled miners.
+    #[method(name = "getInfo")]
+    fn get_info(&self) -> RpcResult<EpochInfoJson>;
+
+    /// An epoch's miners and, once settled, its payouts.
+    #[method(name = "getRewards")]
+    fn get_rewards(&self, epoch: u64) -> RpcResult<EpochRewardsJson>;
+}
+
+/// `miner_*`: miners.
+#[rpc(server, namespace = "miner")]
+pub trait MinerApi {
+    /// A miner's record (by its 0x public key).
+    #[method(name = "get")]
+    fn get(&self, miner: PublicKey) -> RpcResult<MinerJson>;
+
+    /// The miners that attested in `epoch` (default: the current one).
+    #[method(name = "list")]
+    fn list(&self, epoch: Option<u64>) -> RpcResult<Vec<MinerJson>>;
 }

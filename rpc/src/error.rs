@@ -22,9 +22,13 @@
 //! | 1018   | pool full |
 //! | 1019   | sender has too many pooled transactions |
 //! | 1020   | fee plus amount overflows |
-//! | 2001   | not found (block, transaction, receipt) |
+//! | 2001   | not found (block, transaction, receipt, epoch, miner) |
 //! | 2002   | invalid address |
 //! | 2003   | invalid block id |
+//! | 3001   | networking is off on this node |
+//! | 4001   | attestation bytes do not decode (or are too large) |
+//! | 4002   | attestation breaks a RIP-200 rule (stale reference, weak proof of work, bad signature, wrong window or epoch, simulated mode refused, malformed evidence...) |
+//! | 4003   | this miner already attested this window (included or pending) |
 //! | 5000   | internal error (storage) |
 
 use jsonrpsee::types::ErrorObjectOwned;
@@ -69,6 +73,25 @@ pub const INVALID_BLOCK_ID: i32 = 2003;
 pub const INTERNAL: i32 = 5000;
 /// Networking is off on this node.
 pub const NETWORK_DISABLED: i32 = 3001;
+/// Attestation bytes do not decode.
+pub const ATTESTATION_DECODE: i32 = 4001;
+/// Attestation breaks a rule.
+pub const ATTESTATION_INVALID: i32 = 4002;
+/// Window already attested by this miner.
+pub const ATTESTATION_DUPLICATE: i32 = 4003;
+
+/// Maps an attestation pool refusal to its error object.
+pub fn attestation_rejection(r: &rustchain_mempool::AttestationRejection) -> ErrorObjectOwned {
+    use rustchain_consensus::rip200::AttestationInvalid;
+    use rustchain_mempool::AttestationRejection;
+    let code = match r {
+        AttestationRejection::Invalid(AttestationInvalid::DuplicateWindow { .. })
+        | AttestationRejection::AlreadyPending { .. } => ATTESTATION_DUPLICATE,
+        AttestationRejection::Invalid(_) => ATTESTATION_INVALID,
+        AttestationRejection::PoolFull => POOL_FULL,
+    };
+    err(code, format!("attestation rejected: {r}"))
+}
 
 /// An error object with a code and message.
 pub fn err(code: i32, message: impl Into<String>) -> ErrorObjectOwned {

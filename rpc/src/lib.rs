@@ -1,7 +1,8 @@
 //! RustChain JSON-RPC: API traits, their implementation over the node's chain and mempool, and
 //! the server (HTTP POST and WebSocket on one address).
 //!
-//! - [`api`]: the jsonrpsee traits, one per namespace (`system_*`, `chain_*`, `state_*`, `tx_*`).
+//! - [`api`]: the jsonrpsee traits, one per namespace (`system_*`, `chain_*`, `state_*`, `tx_*`,
+//!   `net_*`, and RIP-200's `attest_*`, `epoch_*`, `miner_*`).
 //! - [`types`]: JSON shapes (snake_case fields, integer amounts, 0x-hex hashes).
 //! - [`error`]: every error code the API returns, stable across versions.
 //! - [`openrpc`]: the OpenRPC document served by `rpc.discover`.
@@ -10,6 +11,7 @@
 pub mod api;
 pub mod error;
 pub mod openrpc;
+mod rip200;
 pub mod server;
 pub use rustchain_rpc_types as types;
 

@@ -72,6 +72,12 @@ pub fn methods() -> Vec<Value> {
         ),
         method("tx_get", "A transaction by id: pending (in the mempool), included, or finalized.", vec![param("hash", true, hash(), "transaction id")], ("transaction", schema_ref("Transaction"))),
         method("tx_getReceipt", "The receipt of an included transaction: status, failure reason, fee paid and events.", vec![param("hash", true, hash(), "transaction id")], ("receipt", schema_ref("Receipt"))),
+        method("attest_getChallenge", "What a miner needs to attest the current window: chain id, epoch and window of the head, the head as the reference block, the proof-of-work target in leading zero bits, whether Simulated mode is accepted, the window's slots and the milliseconds until the next window.", vec![], ("challenge", schema_ref("Challenge"))),
+        method("attest_submit", "Submits a signed RIP-200 attestation (0x-hex of its canonical borsh encoding). Every rule is checked before it is pooled and gossiped. Returns the class, machine verdict, multiplier and reasons the validators derive from its evidence, and an estimate of the epoch reward. Errors: 4001 undecodable, 4002 a rule is broken (with the rule), 4003 window already attested, 1018 pool full.", vec![param("attestation", true, json!({"type": "string", "pattern": "^0x[0-9a-fA-F]*$"}), "the signed attestation")], ("result", schema_ref("AttestResult"))),
+        method("epoch_getInfo", "The current epoch at the head: epoch, window, layout, the pot, miners enrolled so far, attestations pending in this node's pool, and RTC issued to miners since genesis.", vec![], ("info", schema_ref("EpochInfo"))),
+        method("epoch_getRewards", "An epoch's miners (windows, class, verdict, multiplier, profile) and, once settled by the first block of the next epoch, the pot and each miner's reward. Error 2001 when nobody attested in that epoch.", vec![param("epoch", true, json!({"type": "integer"}), "epoch number")], ("rewards", schema_ref("EpochRewards"))),
+        method("miner_get", "A miner's record: first and latest epoch attested, attestation count, latest class, verdict and multiplier, total rewards. Error 2001 for a key that never attested.", vec![param("miner", true, hash(), "the miner's x-only public key")], ("miner", schema_ref("Miner"))),
+        method("miner_list", "The records of the miners that attested in an epoch (default: the current one).", vec![param("epoch", false, json!({"type": "integer"}), "epoch number")], ("miners", json!({"type": "array", "items": schema_ref("Miner")}))),
         method("rpc.discover", "This OpenRPC document.", vec![], ("document", json!({"type": "object"}))),
     ]
 }
@@ -80,7 +86,7 @@ fn components() -> Value {
     let amount =
         json!({ "type": "integer", "minimum": 0, "description": "base units (1 RTC = 10^8)" });
     let block_ref = json!({ "type": "object", "properties": { "height": {"type": "integer"}, "hash": hash() } });
-    json!({
+    let mut doc = json!({
         "schemas": {
             "Info": { "type": "object", "properties": {
                 "chain_id": {"type": "string"}, "network": {"enum": ["main", "test", "dev"]},
@@ -119,13 +125,46 @@ fn components() -> Value {
             "Receipt": { "type": "object", "properties": {
                 "tx_hash": hash(), "block_hash": hash(), "block_height": {"type": "integer"}, "index": {"type": "integer"},
                 "status": {"enum": ["success", "failed"]}, "error": {"type": ["string", "null"]}, "fee_paid": amount,
-                "events": {"type": "array", "items": {"type": "object", "properties": {"kind": {"enum": ["transfer", "fee_paid"]}}}},
+                "events": {"type": "array", "items": {"type": "object", "properties": {"kind": {"enum": ["transfer", "fee_paid", "epoch_reward"]}}}},
                 "finalized": {"type": "boolean"} } },
             "Account": { "type": "object", "properties": {
                 "address": {"type": "string"}, "balance": amount, "nonce": {"type": "integer"},
                 "next_nonce": {"type": "integer"}, "at": block_ref } },
             "Submit": { "type": "object", "properties": { "hash": hash(), "ready": {"type": "boolean"}, "replaced": {"type": ["string", "null"]} } }
         }
+    });
+    if let Some(schemas) = doc["schemas"].as_object_mut() {
+        if let Value::Object(rip200) = rip200_schemas(&amount, &block_ref) {
+            schemas.extend(rip200);
+        }
+    }
+    doc
+}
+
+/// Schemas of the RIP-200 methods (a separate `json!` keeps the macro's recursion shallow).
+fn rip200_schemas(amount: &Value, block_ref: &Value) -> Value {
+    let class = json!({ "enum": ["retro", "vintage", "classic", "modern"] });
+    let verdict = json!({ "enum": ["bare_metal", "virtual_machine", "emulator", "container"] });
+    json!({
+            "Challenge": { "type": "object", "properties": { "chain_id": {"type": "string"}, "epoch": {"type": "integer"},
+                "window": {"type": "integer"}, "windows_per_epoch": {"type": "integer"}, "reference": block_ref,
+                "pow_bits": {"type": "integer"}, "simulated_allowed": {"type": "boolean"}, "window_start_slot": {"type": "integer"},
+                "window_end_slot": {"type": "integer"}, "slot_duration_ms": {"type": "integer"}, "ms_to_next_window": {"type": "integer"} } },
+            "AttestResult": { "type": "object", "properties": { "id": hash(), "epoch": {"type": "integer"}, "window": {"type": "integer"},
+                "class": class, "multiplier_bps": {"type": "integer"}, "verdict": verdict,
+                "reasons": {"type": "array", "items": {"type": "string"}}, "profile_hash": hash(), "expected_reward": amount } },
+            "EpochInfo": { "type": "object", "properties": { "epoch": {"type": "integer"}, "window": {"type": "integer"},
+                "windows_per_epoch": {"type": "integer"}, "epoch_slots": {"type": "integer"}, "first_slot": {"type": "integer"},
+                "pot": amount, "enrolled_miners": {"type": "integer"}, "pending_attestations": {"type": "integer"}, "issued_total": amount } },
+            "EpochRewards": { "type": "object", "properties": { "epoch": {"type": "integer"}, "settled": {"type": "boolean"},
+                "settled_at_height": {"type": ["integer", "null"]}, "pot": {"type": ["integer", "null"]}, "paid": amount,
+                "miners": {"type": "array", "items": { "type": "object", "properties": { "miner": hash(), "address": {"type": "string"},
+                    "windows": {"type": "array", "items": {"type": "integer"}}, "class": class, "verdict": verdict,
+                    "multiplier_bps": {"type": "integer"}, "profile_hash": hash(), "reward": {"type": ["integer", "null"]} } } } } },
+            "Miner": { "type": "object", "properties": { "miner": hash(), "address": {"type": "string"},
+                "first_epoch": {"type": "integer"}, "last_epoch": {"type": "integer"}, "last_window": {"type": "integer"},
+                "attestations": {"type": "integer"}, "class": class, "verdict": verdict, "multiplier_bps": {"type": "integer"},
+                "profile_hash": hash(), "total_rewards": amount } }
     })
 }
 
@@ -175,6 +214,8 @@ mod tests {
             clock: Arc::new(SystemClock),
             version: "test".into(),
             tx_broadcast: None,
+            attestations: Default::default(),
+            attestation_broadcast: None,
         };
         build_module(ctx)
             .unwrap()

@@ -8,13 +8,16 @@ use jsonrpsee::server::{BatchRequestConfig, Server, ServerConfig, ServerHandle};
 use jsonrpsee::{PendingSubscriptionSink, RpcModule};
 use parking_lot::{Mutex, RwLock};
 use rustchain_consensus::SlotClock;
-use rustchain_mempool::{Admitted, Mempool};
+use rustchain_mempool::{Admitted, AttestationPool, Mempool};
 use rustchain_primitives::codec::{DecodeError, MAX_TX_BYTES};
-use rustchain_primitives::{Address, BlockHeader, Hash, Transaction};
+use rustchain_primitives::{Address, Attestation, BlockHeader, Hash, Transaction};
 use rustchain_state::Chain;
 use tokio::sync::{broadcast, mpsc};
 
-use crate::api::{ChainApiServer, NetApiServer, StateApiServer, SystemApiServer, TxApiServer};
+use crate::api::{
+    AttestApiServer, ChainApiServer, EpochApiServer, MinerApiServer, NetApiServer, StateApiServer,
+    SystemApiServer, TxApiServer,
+};
 use crate::error::{self, err, internal};
 use crate::types::{
     AccountJson, BlockId, BlockJson, BlockRef, BlockTransactions, CertificateJson, HeadJson,
@@ -84,6 +87,10 @@ pub struct RpcContext {
     pub version: String,
     /// Where admitted transactions go to be gossiped (`None` without networking).
     pub tx_broadcast: Option<mpsc::Sender<Transaction>>,
+    /// The attestation pool.
+    pub attestations: Arc<Mutex<AttestationPool>>,
+    /// Where admitted attestations go to be gossiped (`None` without networking).
+    pub attestation_broadcast: Option<mpsc::Sender<Attestation>>,
 }
 
 impl std::fmt::Debug for RpcContext {
@@ -95,7 +102,7 @@ impl std::fmt::Debug for RpcContext {
 }
 
 impl RpcContext {
-    fn kind(&self) -> rustchain_primitives::NetworkKind {
+    pub(crate) fn kind(&self) -> rustchain_primitives::NetworkKind {
         self.chain.genesis().chain_id.kind()
     }
 
@@ -135,7 +142,7 @@ impl RpcContext {
         height <= self.chain.head().finalized_height
     }
 
-    fn now_ms(&self) -> u64 {
+    pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
     }
 }
@@ -516,7 +523,10 @@ pub fn build_module(
     module.merge(ChainApiServer::into_rpc(ctx.clone()))?;
     module.merge(StateApiServer::into_rpc(ctx.clone()))?;
     module.merge(TxApiServer::into_rpc(ctx.clone()))?;
-    module.merge(NetApiServer::into_rpc(ctx))?;
+    module.merge(NetApiServer::into_rpc(ctx.clone()))?;
+    module.merge(AttestApiServer::into_rpc(ctx.clone()))?;
+    module.merge(EpochApiServer::into_rpc(ctx.clone()))?;
+    module.merge(MinerApiServer::into_rpc(ctx))?;
     let document = crate::openrpc::document();
     module.register_method("rpc.discover", move |_, _, _| document.clone())?;
     Ok(module)

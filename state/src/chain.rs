@@ -17,17 +17,22 @@ use std::path::Path;
 
 use jmt::storage::TreeUpdateBatch;
 use parking_lot::{Mutex, RwLock};
+use rustchain_consensus::rip200::{
+    check_attestation, AttestationInvalid, EpochSchedule, ReferenceBlock, Scored,
+};
 use rustchain_genesis::Genesis;
 use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::{
-    Account, Address, Block, BlockHeader, Evidence, FinalityCertificate, Hash, PublicKey, Receipt,
-    Signature, Transaction, TxPayload,
+    Account, Address, Amount, Attestation, Block, BlockHeader, Evidence, FinalityCertificate, Hash,
+    PublicKey, Receipt, Signature, Transaction, TxPayload,
 };
 
 use crate::execution::{
-    execute_block, BlockExecutionError, BlockExecutor, EvidenceRules, StateReader,
+    execute_block, BlockAttestations, BlockExecutionError, BlockExecutor, EvidenceRules,
+    StateReader,
 };
+use crate::rip200::{EpochRecord, MinerRecord, Rip200Changes, Rip200Totals, SettlementRules};
 use crate::rules::{TxInvalid, TxRules};
 use crate::store::{Store, StoreError};
 use crate::tree::{self, StateChanges, StateKey};
@@ -130,6 +135,8 @@ pub struct ExecutedBlock {
     pub validators: BTreeMap<PublicKey, ValidatorRecord>,
     /// Offences punished.
     pub offences: BTreeSet<Hash>,
+    /// RIP-200 records changed.
+    pub rip200: Rip200Changes,
     update: TreeUpdateBatch,
 }
 
@@ -138,12 +145,16 @@ pub struct ExecutedBlock {
 pub struct BuiltBlock {
     /// Transactions included, in order.
     pub transactions: Vec<Transaction>,
+    /// Attestations included, in order.
+    pub attestations: Vec<Attestation>,
     /// Evidence included, in order.
     pub evidence: Vec<Evidence>,
     /// Their effects.
     pub executed: ExecutedBlock,
     /// Candidates left out, with the rule each broke.
     pub left_out: Vec<(Transaction, TxInvalid)>,
+    /// Attestation candidates left out, with the rule each broke.
+    pub left_out_attestations: Vec<(Attestation, AttestationInvalid)>,
 }
 
 /// State reads at the head, through the `state_latest` table, with the accounts a block touches
@@ -218,6 +229,29 @@ impl StateReader for HeadState<'_> {
             .latest_value(&StateKey::Offence(*id).key_hash().0)?
             .is_some())
     }
+
+    fn epoch_record(&self, epoch: u64) -> Result<Option<EpochRecord>, StoreError> {
+        self.store
+            .latest_value(&StateKey::Epoch(epoch).key_hash().0)?
+            .map(|b| tree::decode_value(&b))
+            .transpose()
+    }
+
+    fn miner_record(&self, miner: &PublicKey) -> Result<Option<MinerRecord>, StoreError> {
+        self.store
+            .latest_value(&StateKey::Miner(*miner).key_hash().0)?
+            .map(|b| tree::decode_value(&b))
+            .transpose()
+    }
+
+    fn rip200_totals(&self) -> Result<Rip200Totals, StoreError> {
+        Ok(self
+            .store
+            .latest_value(&StateKey::Rip200Totals.key_hash().0)?
+            .map(|b| tree::decode_value(&b))
+            .transpose()?
+            .unwrap_or_default())
+    }
 }
 
 /// The consensus context of a block being executed.
@@ -242,6 +276,8 @@ pub struct Chain {
     store: Store,
     genesis: Genesis,
     genesis_hash: Hash,
+    /// Sum of the genesis balances (validated to fit under the supply cap).
+    genesis_supply: Amount,
     rules: TxRules,
     head: RwLock<ChainHead>,
     commit_lock: Mutex<()>,
@@ -276,10 +312,16 @@ impl Chain {
             chain_id: genesis.chain_id.clone(),
             min_fee: genesis.min_fee,
         };
+        let genesis_supply = genesis
+            .accounts
+            .iter()
+            .try_fold(Amount::ZERO, |sum, a| sum.checked_add(a.balance))
+            .unwrap_or(genesis.supply_cap);
         Ok(Chain {
             store,
             genesis,
             genesis_hash,
+            genesis_supply,
             rules,
             head: RwLock::new(head),
             commit_lock: Mutex::new(()),
@@ -326,6 +368,7 @@ impl Chain {
             })
             .collect();
         let (validators, offences) = (BTreeMap::new(), BTreeSet::new());
+        let rip200 = Rip200Changes::default();
         let (state_root, update) = tree::compute_update(
             store,
             0,
@@ -333,6 +376,7 @@ impl Chain {
                 accounts: &changed,
                 validators: &validators,
                 offences: &offences,
+                rip200: &rip200,
             },
         )?;
         let empty = merkle_root(&[]);
@@ -365,6 +409,7 @@ impl Chain {
             changed,
             validators,
             offences,
+            rip200,
             update,
         };
         Ok((block, executed))
@@ -449,14 +494,103 @@ impl Chain {
         }
     }
 
-    /// Executes a block's transactions and evidence on the head state; writes nothing.
+    /// The reference block of an attestation as the canonical chain up to the head knows it.
+    fn reference_block(&self, height: u64) -> Result<Option<ReferenceBlock>, StoreError> {
+        if height > self.head().height {
+            return Ok(None);
+        }
+        let Some(hash) = self.store.hash_at(height)? else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .header(&hash)?
+            .map(|h| ReferenceBlock { hash, slot: h.slot }))
+    }
+
+    /// Checks an attestation for inclusion in a block at `slot` on the head: every rule of
+    /// `rustchain_consensus::rip200::check_attestation`, then the state's (one attestation per
+    /// miner per window, one profile per epoch). Used by the attestation pool and RPC.
+    pub fn check_attestation(
+        &self,
+        attestation: &Attestation,
+        slot: u64,
+        verify_signature: bool,
+    ) -> Result<Result<Scored, AttestationInvalid>, StoreError> {
+        let reference = self.reference_block(attestation.body.reference.height)?;
+        let scored = match check_attestation(
+            attestation,
+            &self.genesis,
+            slot,
+            reference,
+            verify_signature,
+        ) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        let state = HeadState::new(&self.store);
+        if let Some(record) = state.epoch_record(scored.epoch)? {
+            if let Some(entry) = record
+                .miners
+                .iter()
+                .find(|m| m.miner == attestation.body.miner)
+            {
+                if entry.windows & 1u64.checked_shl(scored.window).unwrap_or(0) != 0 {
+                    return Ok(Err(AttestationInvalid::DuplicateWindow {
+                        epoch: scored.epoch,
+                        window: scored.window,
+                    }));
+                }
+                if entry.profile_hash != attestation.body.profile_hash {
+                    return Ok(Err(AttestationInvalid::ProfileChanged {
+                        epoch: scored.epoch,
+                        first: entry.profile_hash,
+                        this: attestation.body.profile_hash,
+                    }));
+                }
+            }
+        }
+        Ok(Ok(scored))
+    }
+
+    /// The epoch a block at `slot` on the head settles, if it is the first block of a later
+    /// epoch than the head's.
+    fn settlement_for(&self, head: &ChainHead, slot: u64) -> Option<(u64, SettlementRules)> {
+        let schedule = EpochSchedule::of(&self.genesis);
+        let parent_epoch = schedule.epoch(head.slot);
+        (schedule.epoch(slot) > parent_epoch).then(|| {
+            (
+                parent_epoch,
+                SettlementRules {
+                    reward_per_epoch: self.genesis.reward_per_epoch,
+                    supply_cap: self.genesis.supply_cap,
+                    genesis_supply: self.genesis_supply,
+                    height: head.height + 1,
+                },
+            )
+        })
+    }
+
+    /// Executes a block's settlement, transactions, attestations and evidence on the head
+    /// state; writes nothing. Every attestation must pass every rule (signatures included).
     pub fn execute(
         &self,
         context: &BlockContext,
         txs: &[Transaction],
+        attestations: &[Attestation],
         evidence: &[Evidence],
     ) -> Result<ExecutedBlock, ChainError> {
         let head = self.head();
+        let mut scores = Vec::with_capacity(attestations.len());
+        for (index, a) in attestations.iter().enumerate() {
+            let reference = self.reference_block(a.body.reference.height)?;
+            match check_attestation(a, &self.genesis, context.slot, reference, true) {
+                Ok(s) => scores.push(s),
+                Err(reason) => {
+                    return Err(BlockExecutionError::InvalidAttestation { index, reason }.into())
+                }
+            }
+        }
         let reader = HeadState::prefetch(&self.store, &context.proposer, txs)?;
         let validators = self.genesis.validator_keys();
         let ev_rules = self.evidence_rules(&validators, context.slot);
@@ -465,6 +599,11 @@ impl Chain {
             &self.rules,
             &context.proposer,
             txs,
+            &BlockAttestations {
+                settle: self.settlement_for(&head, context.slot),
+                attestations,
+                scores: &scores,
+            },
             evidence,
             &ev_rules,
         )?;
@@ -478,17 +617,42 @@ impl Chain {
         &self,
         context: &BlockContext,
         candidates: Vec<Transaction>,
+        attestation_candidates: Vec<Attestation>,
         evidence: Vec<Evidence>,
     ) -> Result<BuiltBlock, ChainError> {
         let head = self.head();
         let reader = HeadState::prefetch(&self.store, &context.proposer, &candidates)?;
         let mut executor = BlockExecutor::new(&reader, &self.rules, &context.proposer);
+        if let Some((epoch, rules)) = self.settlement_for(&head, context.slot) {
+            executor.settle_epoch(epoch, &rules)?;
+        }
         let mut transactions = Vec::new();
         let mut left_out = Vec::new();
         for tx in candidates {
             match executor.apply(&tx)? {
                 Ok(()) => transactions.push(tx),
                 Err(reason) => left_out.push((tx, reason)),
+            }
+        }
+        let mut attestations = Vec::new();
+        let mut left_out_attestations = Vec::new();
+        for a in attestation_candidates {
+            if attestations.len() >= rustchain_primitives::attestation::MAX_BLOCK_ATTESTATIONS {
+                break;
+            }
+            let reference = self.reference_block(a.body.reference.height)?;
+            // Signatures were verified when the pool admitted the attestation.
+            let scored = match check_attestation(&a, &self.genesis, context.slot, reference, false)
+            {
+                Ok(s) => s,
+                Err(reason) => {
+                    left_out_attestations.push((a, reason));
+                    continue;
+                }
+            };
+            match executor.apply_attestation(&a, &scored)? {
+                Ok(()) => attestations.push(a),
+                Err(reason) => left_out_attestations.push((a, reason)),
             }
         }
         let validators = self.genesis.validator_keys();
@@ -502,9 +666,11 @@ impl Chain {
         let executed = self.finish_execution(&head, executor.finish())?;
         Ok(BuiltBlock {
             transactions,
+            attestations,
             evidence: included_evidence,
             executed,
             left_out,
+            left_out_attestations,
         })
     }
 
@@ -521,8 +687,14 @@ impl Chain {
                 accounts: &output.changed,
                 validators: &output.validators,
                 offences: &output.offences,
+                rip200: &output.rip200,
             },
         )?;
+        let mut output = output;
+        // The settlement receipt, if any, follows the transactions' receipts.
+        if let Some(r) = output.settlement_receipt.take() {
+            output.receipts.push(r);
+        }
         let receipt_hashes: Vec<Hash> = output.receipts.iter().map(Receipt::hash).collect();
         Ok(ExecutedBlock {
             height,
@@ -533,6 +705,7 @@ impl Chain {
             changed: output.changed,
             validators: output.validators,
             offences: output.offences,
+            rip200: output.rip200,
             update,
         })
     }
@@ -686,7 +859,7 @@ mod tests {
             proposer: proposer.public_key(),
             slot: head.slot + 1,
         };
-        let executed = chain.execute(&context, &txs, &[]).unwrap();
+        let executed = chain.execute(&context, &txs, &[], &[]).unwrap();
         let ids: Vec<Hash> = txs.iter().map(Transaction::hash).collect();
         let mut header = BlockHeader {
             version: HEADER_VERSION,
@@ -810,7 +983,7 @@ mod tests {
             proposer: PublicKey::default(),
             slot: 9,
         };
-        let stale = chain.execute(&context, &[], &[]).unwrap();
+        let stale = chain.execute(&context, &[], &[], &[]).unwrap();
         let old = block.clone();
         assert!(matches!(
             chain.commit(&old, stale),
@@ -879,7 +1052,7 @@ mod tests {
             slot: b.header.slot,
         };
         for b in [&b2, &b3] {
-            let e = chain.execute(&ctx(b), &b.transactions, &[]).unwrap();
+            let e = chain.execute(&ctx(b), &b.transactions, &[], &[]).unwrap();
             chain.commit(b, e).unwrap();
         }
         assert_eq!(chain.head().hash, b3.hash());
@@ -956,20 +1129,20 @@ mod tests {
             proposer: validator.public_key(),
             slot: 10,
         };
-        let executed = chain.execute(&context, &[], &[double(5)]).unwrap();
+        let executed = chain.execute(&context, &[], &[], &[double(5)]).unwrap();
         let record = executed.validators[&validator.public_key()];
         assert_eq!(record.offences, 1);
         assert_eq!(record.jailed_until_slot, 10 + genesis.jail_slots[0]);
         // The same offence twice in one block is invalid.
         assert!(matches!(
-            chain.execute(&context, &[], &[double(5), double(5)]),
+            chain.execute(&context, &[], &[], &[double(5), double(5)]),
             Err(ChainError::Execution(
                 BlockExecutionError::InvalidEvidence { index: 1, .. }
             ))
         ));
         // Two offences: the second sentence, then permanently.
         let executed = chain
-            .execute(&context, &[], &[double(5), double(6), double(7)])
+            .execute(&context, &[], &[], &[double(5), double(6), double(7)])
             .unwrap();
         assert!(executed.validators[&validator.public_key()].is_permanently_jailed());
         // Committed, the jail shows in the head state and the offence cannot be reused.
@@ -980,6 +1153,7 @@ mod tests {
                     proposer: validator.public_key(),
                     slot: b.header.slot,
                 },
+                &[],
                 &[],
                 &[double(5)],
             )
@@ -995,7 +1169,7 @@ mod tests {
             .unwrap()
             .contains(&validator.public_key()));
         assert!(matches!(
-            chain.execute(&context, &[], &[double(5)]),
+            chain.execute(&context, &[], &[], &[double(5)]),
             Err(ChainError::Execution(
                 BlockExecutionError::InvalidEvidence { .. }
             ))

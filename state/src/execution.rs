@@ -24,8 +24,11 @@ use rustchain_primitives::{
     TxStatus,
 };
 
+use crate::rip200::{EpochRecord, MinerRecord, Rip200Changes, Rip200Totals, SettlementRules};
 use crate::rules::{check_includable, check_stateless, TxInvalid, TxRules};
 use crate::validators::{check_evidence, EvidenceInvalid, ValidatorRecord};
+use rustchain_consensus::rip200::{AttestationInvalid, Scored};
+use rustchain_primitives::Attestation;
 
 /// Read access to the parent state.
 pub trait StateReader {
@@ -35,6 +38,12 @@ pub trait StateReader {
     fn validator(&self, key: &PublicKey) -> Result<ValidatorRecord, crate::StoreError>;
     /// Was this offence already punished?
     fn offence_punished(&self, id: &Hash) -> Result<bool, crate::StoreError>;
+    /// The RIP-200 record of `epoch`, if any miner attested in it.
+    fn epoch_record(&self, epoch: u64) -> Result<Option<EpochRecord>, crate::StoreError>;
+    /// The miner's record, if it ever attested.
+    fn miner_record(&self, miner: &PublicKey) -> Result<Option<MinerRecord>, crate::StoreError>;
+    /// RIP-200 issuance so far.
+    fn rip200_totals(&self) -> Result<Rip200Totals, crate::StoreError>;
 }
 
 /// What evidence execution needs to know about the chain and the block.
@@ -69,6 +78,14 @@ pub enum BlockExecutionError {
         /// the rule broken
         reason: EvidenceInvalid,
     },
+    /// An attestation is invalid.
+    #[error("attestation {index} is invalid: {reason}")]
+    InvalidAttestation {
+        /// position in the block's attestation list
+        index: usize,
+        /// the rule broken
+        reason: AttestationInvalid,
+    },
     /// Reading state failed.
     #[error(transparent)]
     Store(#[from] crate::StoreError),
@@ -85,6 +102,10 @@ pub struct ExecutionOutput {
     pub offences: BTreeSet<Hash>,
     /// One receipt per transaction, in order.
     pub receipts: Vec<Receipt>,
+    /// RIP-200 records changed.
+    pub rip200: Rip200Changes,
+    /// The receipt of the epoch settlement this block performed, if any.
+    pub settlement_receipt: Option<Receipt>,
 }
 
 /// Applies transactions one at a time on top of a parent state.
@@ -94,10 +115,10 @@ pub struct ExecutionOutput {
 /// block ([`execute_transactions`]), block *building* simply leaves the transaction out.
 #[derive(Debug)]
 pub struct BlockExecutor<'r, R: StateReader + ?Sized> {
-    reader: &'r R,
+    pub(crate) reader: &'r R,
     rules: &'r TxRules,
     proposer: Address,
-    output: ExecutionOutput,
+    pub(crate) output: ExecutionOutput,
 }
 
 impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
@@ -295,17 +316,40 @@ fn apply_all<R: StateReader + ?Sized>(
     Ok(())
 }
 
-/// Executes a block's transactions, then its evidence; anything invalid makes the block invalid.
+/// A block's RIP-200 work: the epoch it settles, if any, and its attestations with the scores
+/// `rustchain_consensus::rip200::check_attestation` gave them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BlockAttestations<'a> {
+    /// `(epoch, rules)` when this block is the first of a later epoch than its parent.
+    pub settle: Option<(u64, SettlementRules)>,
+    /// The block's attestations, in order.
+    pub attestations: &'a [Attestation],
+    /// Their scores, in the same order.
+    pub scores: &'a [Scored],
+}
+
+/// Executes a block: the settlement of the previous epoch (if this block starts a new one),
+/// the transactions, the attestations, then the evidence; anything invalid makes the block
+/// invalid.
 pub fn execute_block<R: StateReader + ?Sized>(
     reader: &R,
     rules: &TxRules,
     proposer: &PublicKey,
     txs: &[Transaction],
+    rip200: &BlockAttestations<'_>,
     evidence: &[Evidence],
     evidence_rules: &EvidenceRules<'_>,
 ) -> Result<ExecutionOutput, BlockExecutionError> {
     let mut executor = BlockExecutor::new(reader, rules, proposer);
+    if let Some((epoch, settlement)) = &rip200.settle {
+        executor.settle_epoch(*epoch, settlement)?;
+    }
     apply_all(&mut executor, txs)?;
+    for (index, (a, scored)) in rip200.attestations.iter().zip(rip200.scores).enumerate() {
+        if let Err(reason) = executor.apply_attestation(a, scored)? {
+            return Err(BlockExecutionError::InvalidAttestation { index, reason });
+        }
+    }
     for (index, e) in evidence.iter().enumerate() {
         if let Err(reason) = executor.apply_evidence(e, evidence_rules)? {
             return Err(BlockExecutionError::InvalidEvidence { index, reason });
@@ -331,6 +375,15 @@ mod tests {
         }
         fn offence_punished(&self, _id: &Hash) -> Result<bool, crate::StoreError> {
             Ok(false)
+        }
+        fn epoch_record(&self, _: u64) -> Result<Option<EpochRecord>, crate::StoreError> {
+            Ok(None)
+        }
+        fn miner_record(&self, _: &PublicKey) -> Result<Option<MinerRecord>, crate::StoreError> {
+            Ok(None)
+        }
+        fn rip200_totals(&self) -> Result<Rip200Totals, crate::StoreError> {
+            Ok(Rip200Totals::default())
         }
     }
 

@@ -7,11 +7,13 @@
 //! - [`store`]: RocksDB with one column family per typed table; every block is committed in one
 //!   synced `WriteBatch`.
 //! - [`validators`]: validator records and the jail rules applied by evidence.
+//! - [`rip200`]: miner enrollment, per-epoch attestation records and the epoch settlement.
 //! - [`chain`]: the chain state a node runs: genesis initialisation, block execution against the
 //!   head, commit, rollback to a fork point, and finalization.
 
 pub mod chain;
 pub mod execution;
+pub mod rip200;
 pub mod rules;
 pub mod store;
 pub mod tables;
@@ -20,8 +22,8 @@ pub mod validators;
 
 pub use chain::{BlockContext, BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock};
 pub use execution::{
-    execute_block, execute_transactions, BlockExecutionError, BlockExecutor, EvidenceRules,
-    ExecutionOutput, StateReader,
+    execute_block, execute_transactions, BlockAttestations, BlockExecutionError, BlockExecutor,
+    EvidenceRules, ExecutionOutput, StateReader,
 };
 pub use rules::{check_includable, check_stateless, TxInvalid, TxRules};
 pub use store::{Store, StoreError, TxLocation};

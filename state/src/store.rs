@@ -346,20 +346,24 @@ impl StoreBatch<'_> {
         let height = block.header.height;
         self.put_block_data(block)?;
         self.put(tables::HEIGHT_INDEX, &tables::height_key(height), &hash)?;
-        for (index, (tx, receipt)) in block.transactions.iter().zip(receipts).enumerate() {
+        // Receipts beyond the transactions' (the epoch settlement's) are stored under the
+        // following indices, with no transaction index entry.
+        for (index, receipt) in receipts.iter().enumerate() {
             let index = u32::try_from(index).map_err(|_| StoreError::Corrupt {
                 table: tables::TX_INDEX,
-                detail: "more than 2^32 transactions in a block".into(),
+                detail: "more than 2^32 receipts in a block".into(),
             })?;
-            self.put(
-                tables::TX_INDEX,
-                &tx.hash().0,
-                &TxLocation {
-                    block_hash: hash,
-                    height,
-                    index,
-                },
-            )?;
+            if let Some(tx) = block.transactions.get(index as usize) {
+                self.put(
+                    tables::TX_INDEX,
+                    &tx.hash().0,
+                    &TxLocation {
+                        block_hash: hash,
+                        height,
+                        index,
+                    },
+                )?;
+            }
             self.put(
                 tables::RECEIPTS,
                 &tables::receipt_key(&hash, index),

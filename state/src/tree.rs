@@ -35,6 +35,12 @@ pub enum StateKey {
     Validator(PublicKey),
     /// A punished offence (namespace `0x03`, 32-byte offence id; value: empty).
     Offence(Hash),
+    /// A RIP-200 epoch record (namespace `0x04`, epoch as u64 big-endian).
+    Epoch(u64),
+    /// A RIP-200 miner record (namespace `0x05`, 32-byte miner key).
+    Miner(PublicKey),
+    /// RIP-200 issuance totals (namespace `0x06`, no key).
+    Rip200Totals,
 }
 
 impl StateKey {
@@ -45,6 +51,9 @@ impl StateKey {
             StateKey::Account(a) => h.update(&[0x01]).update(&a.0),
             StateKey::Validator(k) => h.update(&[0x02]).update(&k.0),
             StateKey::Offence(id) => h.update(&[0x03]).update(&id.0),
+            StateKey::Epoch(epoch) => h.update(&[0x04]).update(&epoch.to_be_bytes()),
+            StateKey::Miner(k) => h.update(&[0x05]).update(&k.0),
+            StateKey::Rip200Totals => h.update(&[0x06]),
         };
         KeyHash(h.finish().0)
     }
@@ -109,6 +118,25 @@ pub fn compute_update(
                 .offences
                 .iter()
                 .map(|id| (StateKey::Offence(*id).key_hash(), Some(Vec::new()))),
+        )
+        .chain(changes.rip200.epochs.iter().map(|(epoch, record)| {
+            (
+                StateKey::Epoch(*epoch).key_hash(),
+                Some(codec::encode(record)),
+            )
+        }))
+        .chain(changes.rip200.miners.iter().map(|(key, record)| {
+            (
+                StateKey::Miner(*key).key_hash(),
+                Some(codec::encode(record)),
+            )
+        }))
+        .chain(
+            changes
+                .rip200
+                .totals
+                .iter()
+                .map(|t| (StateKey::Rip200Totals.key_hash(), Some(codec::encode(t)))),
         );
     let (root, update) = tree
         .put_value_set(values, version)
@@ -125,6 +153,16 @@ pub struct StateChanges<'a> {
     pub validators: &'a BTreeMap<PublicKey, ValidatorRecord>,
     /// Offences newly punished.
     pub offences: &'a BTreeSet<Hash>,
+    /// RIP-200 records changed.
+    pub rip200: &'a crate::rip200::Rip200Changes,
+}
+
+/// Decodes a stored value of any state type.
+pub fn decode_value<T: borsh::BorshDeserialize>(bytes: &[u8]) -> Result<T, StoreError> {
+    codec::decode(bytes, usize::MAX).map_err(|e| StoreError::Corrupt {
+        table: crate::tables::STATE_VALUES,
+        detail: e.to_string(),
+    })
 }
 
 /// Decodes a stored account value.
