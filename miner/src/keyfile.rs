@@ -116,10 +116,7 @@ pub fn encode(
 ) -> Result<Zeroizing<String>, KeyFileError> {
     let secret = key.secret_bytes();
     let Some(passphrase) = passphrase else {
-        return Ok(Zeroizing::new(format!(
-            "{}\n",
-            hex::encode(&secret[..])
-        )));
+        return Ok(Zeroizing::new(format!("{}\n", hex::encode(&secret[..]))));
     };
     let mut salt = [0u8; 16];
     OsRng.fill_bytes(&mut salt);

@@ -628,7 +628,11 @@ pub struct LiveTiming;
 
 impl TimingSource for LiveTiming {
     fn measure(&self) -> (TimingEvidence, Vec<String>) {
-        crate::timing::measure()
+        use sysinfo::{MemoryRefreshKind, RefreshKind, System};
+        let sys = System::new_with_specifics(
+            RefreshKind::nothing().with_memory(MemoryRefreshKind::nothing().with_ram()),
+        );
+        crate::timing::measure(sys.total_memory() / (1024 * 1024))
     }
 }
 

@@ -34,9 +34,17 @@ pub const JITTER_SAMPLES: usize = 201;
 
 const LINE_WORDS: usize = 16; // 16 x u32 = one 64-byte cache line
 
-/// Runs every probe.
-pub fn measure() -> (TimingEvidence, Vec<String>) {
+/// Runs every probe. The cache curve stops below a quarter of the machine's memory
+/// (`memory_mib`, 0 when unknown) so a small old machine is not pushed into swap.
+pub fn measure(memory_mib: u64) -> (TimingEvidence, Vec<String>) {
     let mut unmeasured = Vec::new();
+    let max_kib = if memory_mib == 0 {
+        CURVE_MAX_KIB
+    } else {
+        u32::try_from(memory_mib.saturating_mul(1024) / 4)
+            .unwrap_or(u32::MAX)
+            .min(CURVE_MAX_KIB)
+    };
     let start = anchor();
     let cpuid_cycles = cpuid_cycles();
     if cpuid_cycles.is_none() {
@@ -48,6 +56,13 @@ pub fn measure() -> (TimingEvidence, Vec<String>) {
     let mut buffer: Vec<[u32; LINE_WORDS]> = Vec::new();
     let mut kib = CURVE_MIN_KIB;
     while kib <= CURVE_MAX_KIB {
+        if kib > max_kib {
+            unmeasured.push(format!(
+                "cache curve: stopped at {} KiB, a quarter of this machine's memory",
+                kib / 2
+            ));
+            break;
+        }
         match latency_ps(&mut buffer, kib) {
             Some(ps) => curve.push(CachePoint {
                 working_set_kib: kib,
