@@ -52,6 +52,12 @@ pub struct TestnetArgs {
     /// Jail periods in slots for a first and second offence (`A,B`).
     #[arg(long, value_delimiter = ',', default_values_t = default_jail_slots())]
     pub jail_slots: Vec<u64>,
+    /// Slots per RIP-200 reward epoch.
+    #[arg(long, default_value_t = 60)]
+    pub epoch_slots: u64,
+    /// Attestation windows per epoch (must divide --epoch-slots).
+    #[arg(long, default_value_t = 5)]
+    pub attestation_windows: u64,
 }
 
 /// What was written.
@@ -154,6 +160,8 @@ pub fn write_testnet(args: &TestnetArgs) -> anyhow::Result<TestnetLayout> {
             })
             .collect(),
         jail_slots: [first_jail, second_jail],
+        epoch_slots: args.epoch_slots,
+        attestation_windows: args.attestation_windows,
         accounts,
         ..template
     };
@@ -237,6 +245,8 @@ mod tests {
             p2p_port: 40000,
             rpc_port: 41000,
             jail_slots: vec![10, 20],
+            epoch_slots: 16,
+            attestation_windows: 4,
         }
     }
 
@@ -252,6 +262,7 @@ mod tests {
             .unwrap();
         assert_eq!(genesis.validator_keys().len(), 3);
         assert_eq!(genesis.jail_slots, [10, 20]);
+        assert_eq!((genesis.epoch_slots, genesis.attestation_windows), (16, 4));
         for (i, path) in layout.configs.iter().enumerate() {
             let cli = Cli::try_parse_from(["rustchain-node", "--config", path.to_str().unwrap()])
                 .unwrap();

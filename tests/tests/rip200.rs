@@ -1,0 +1,299 @@
+//! RIP-200 end to end on a real node process: simulated miners attest every window of an epoch
+//! over RPC (two of them on one machine, one a virtual machine), the node is killed with
+//! SIGKILL in the middle of the epoch and restarted, and the first block of the next epoch pays
+//! exactly the pot, split as `rustchain_consensus::rip200::settle` computes from the recorded
+//! windows, to the miners' accounts.
+//!
+//! One validator, 500 ms slots, 16-slot epochs of four 4-slot windows (8 s per epoch).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use jsonrpsee::core::client::ClientT;
+use jsonrpsee::rpc_params;
+use rustchain_consensus::rip200::{settle, EpochEntry};
+use rustchain_primitives::attestation::{
+    CacheLevel, CpuidEvidence, PlatformEvidence, TimingEvidence,
+};
+use rustchain_primitives::{
+    encode, Address, Arch, Attestation, AttestationBody, AttestationMode, ChainId, Checkpoint,
+    HardwareEvidence, KeyPair, NetworkKind,
+};
+use rustchain_rpc_types::{
+    AccountJson, AttestResultJson, ChallengeJson, EpochRewardsJson, InfoJson, MinerJson,
+};
+use rustchain_tests::{wait_until, NodeProcess, Testnet};
+
+const SLOT_MS: u64 = 500;
+const EPOCH_SLOTS: u64 = 16;
+const WINDOWS: u32 = 4;
+
+/// A desktop's evidence; `cores` varies the hardware profile, `vm` makes it a KVM guest.
+fn evidence(cores: u32, vm: bool) -> HardwareEvidence {
+    HardwareEvidence {
+        arch: Arch::X86_64,
+        cpuid: Some(CpuidEvidence {
+            vendor: "GenuineIntel".into(),
+            brand: "Intel(R) Core(TM) i7-8700K CPU @ 3.70GHz".into(),
+            signature: 0x000906ea,
+            features: CpuidEvidence::FEATURE_SSE2
+                | CpuidEvidence::FEATURE_SSE3
+                | CpuidEvidence::FEATURE_SSE41
+                | CpuidEvidence::FEATURE_SSE42
+                | CpuidEvidence::FEATURE_AVX
+                | CpuidEvidence::FEATURE_AVX2
+                | CpuidEvidence::FEATURE_AES
+                | CpuidEvidence::FEATURE_LM,
+            caches: vec![
+                CacheLevel {
+                    level: 1,
+                    kind: 1,
+                    size_kib: 32,
+                },
+                CacheLevel {
+                    level: 2,
+                    kind: 3,
+                    size_kib: 256,
+                },
+                CacheLevel {
+                    level: 3,
+                    kind: 3,
+                    size_kib: 12 * 1024,
+                },
+            ],
+            hypervisor_bit: vm,
+            hypervisor_vendor: vm.then(|| "KVMKVMKVM".to_string()),
+            hyperv_root_partition: false,
+            microcode: None,
+        }),
+        logical_cpus: cores * 2,
+        physical_cores: Some(cores),
+        memory_mib: 16_384,
+        os: "Linux".into(),
+        platform: PlatformEvidence {
+            cpuinfo_hypervisor_flag: vm,
+            ..PlatformEvidence::default()
+        },
+        timing: TimingEvidence::default(),
+        unmeasured: vec![],
+    }
+}
+
+struct Miner {
+    key: KeyPair,
+    cores: u32,
+    vm: bool,
+}
+
+fn attestation(ch: &ChallengeJson, miner: &Miner) -> Attestation {
+    let evidence = evidence(miner.cores, miner.vm);
+    let mut body = AttestationBody {
+        chain_id: ChainId::new(&ch.chain_id).unwrap(),
+        miner: miner.key.public_key(),
+        epoch: ch.epoch,
+        window: ch.window,
+        reference: Checkpoint {
+            height: ch.reference.height,
+            hash: ch.reference.hash,
+        },
+        mode: AttestationMode::Simulated,
+        profile_hash: evidence.profile_hash(),
+        evidence,
+        pow_nonce: 0,
+    };
+    assert!(body.solve_pow(ch.pow_bits, 0, 1 << 26));
+    body.sign(&miner.key)
+}
+
+async fn challenge(node: &NodeProcess) -> ChallengeJson {
+    node.http()
+        .request("attest_getChallenge", rpc_params![])
+        .await
+        .unwrap()
+}
+
+/// Waits for a challenge in `epoch`, window `window` or later, early enough in its window that
+/// an attestation is included in a block of the same window's epoch. `None` once the epoch is
+/// over.
+async fn challenge_for(node: &NodeProcess, epoch: u64, window: u32) -> Option<ChallengeJson> {
+    let ch = wait_until(node, |http| async move {
+        let ch: ChallengeJson = http
+            .request("attest_getChallenge", rpc_params![])
+            .await
+            .unwrap();
+        let late = ch.window == WINDOWS - 1 && ch.ms_to_next_window < 2 * SLOT_MS;
+        let ready = ch.epoch > epoch || (ch.epoch == epoch && ch.window >= window && !late);
+        ready.then_some(ch)
+    })
+    .await;
+    (ch.epoch == epoch).then_some(ch)
+}
+
+async fn submit(node: &NodeProcess, a: &Attestation) -> AttestResultJson {
+    let hex = format!("0x{}", hex::encode(encode(a)));
+    node.http()
+        .request("attest_submit", rpc_params![hex])
+        .await
+        .unwrap_or_else(|e| panic!("attest_submit refused: {e}"))
+}
+
+async fn balance_at(node: &NodeProcess, address: &str, height: u64) -> u64 {
+    let account: AccountJson = node
+        .http()
+        .request("state_getAccount", rpc_params![address, height])
+        .await
+        .unwrap();
+    account.balance.base_units()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
+    let mut net = Testnet::write(
+        1,
+        0,
+        SLOT_MS,
+        &[
+            "--epoch-slots",
+            &EPOCH_SLOTS.to_string(),
+            "--attestation-windows",
+            &WINDOWS.to_string(),
+        ],
+    );
+    net.start(0, &[]);
+    let info: InfoJson = net
+        .node(0)
+        .http()
+        .request("system_info", rpc_params![])
+        .await
+        .unwrap();
+    let kind = match info.network.as_str() {
+        "dev" => NetworkKind::Dev,
+        "test" => NetworkKind::Test,
+        other => panic!("a local testnet on network {other}"),
+    };
+    let miners = [
+        Miner {
+            key: KeyPair::generate(),
+            cores: 6,
+            vm: false,
+        },
+        // The same machine under a second key: shares the first one's weight.
+        Miner {
+            key: KeyPair::generate(),
+            cores: 6,
+            vm: false,
+        },
+        Miner {
+            key: KeyPair::generate(),
+            cores: 8,
+            vm: false,
+        },
+        // A KVM guest: accepted, recorded, paid nothing.
+        Miner {
+            key: KeyPair::generate(),
+            cores: 4,
+            vm: true,
+        },
+    ];
+
+    // Attest every window of the next full epoch; the second miner skips window 2.
+    let epoch = challenge(net.node(0)).await.epoch + 1;
+    for window in 0..WINDOWS {
+        let Some(ch) = challenge_for(net.node(0), epoch, window).await else {
+            break;
+        };
+        for (i, m) in miners.iter().enumerate() {
+            if i == 1 && ch.window == 2 {
+                continue;
+            }
+            let result = submit(net.node(0), &attestation(&ch, m)).await;
+            assert_eq!((result.epoch, result.window), (epoch, ch.window));
+            if m.vm {
+                assert_eq!(result.verdict, "virtual_machine", "{result:?}");
+                assert_eq!(result.multiplier_bps, 0);
+            }
+        }
+        if ch.window == 1 {
+            // Wait until window 1 is on chain, then crash the node in the middle of the epoch.
+            let key = miners[0].key.public_key();
+            wait_until(net.node(0), |http| async move {
+                let m: Result<MinerJson, _> = http.request("miner_get", rpc_params![key]).await;
+                m.ok()
+                    .filter(|m| m.last_window == 1 && m.last_epoch == epoch)
+            })
+            .await;
+            net.kill(0);
+            net.start(0, &[]);
+        }
+    }
+
+    // The first block of the next epoch settles this one.
+    let rewards: EpochRewardsJson = wait_until(net.node(0), |http| async move {
+        let r: Result<EpochRewardsJson, _> =
+            http.request("epoch_getRewards", rpc_params![epoch]).await;
+        r.ok().filter(|r| r.settled)
+    })
+    .await;
+    assert_eq!(rewards.miners.len(), miners.len(), "{rewards:?}");
+    // Windows attested before the crash are still counted.
+    let first = &rewards
+        .miners
+        .iter()
+        .find(|m| m.miner == miners[0].key.public_key())
+        .unwrap();
+    assert!(first.windows.starts_with(&[0, 1]), "{first:?}");
+    let pot = rewards.pot.unwrap();
+    assert_eq!(rewards.paid, pot, "exactly the pot");
+    let entries: Vec<EpochEntry> = rewards
+        .miners
+        .iter()
+        .map(|m| EpochEntry {
+            miner: m.miner,
+            profile_hash: m.profile_hash,
+            windows: m.windows.iter().fold(0, |acc, w| acc | (1u64 << w)),
+            multiplier_bps: m.multiplier_bps,
+        })
+        .collect();
+    let expected = settle(pot, &entries);
+    let height = rewards.settled_at_height.unwrap();
+    for m in &rewards.miners {
+        let want = expected
+            .iter()
+            .find(|p| p.miner == m.miner)
+            .map_or(0, |p| p.amount.base_units());
+        assert_eq!(m.reward.unwrap().base_units(), want, "{m:?}");
+        let address = Address::from_public_key(&m.miner).encode(kind);
+        let credited = balance_at(net.node(0), &address, height).await
+            - balance_at(net.node(0), &address, height - 1).await;
+        assert_eq!(credited, want, "balance of {address}");
+    }
+    let vm = rewards
+        .miners
+        .iter()
+        .find(|m| m.miner == miners[3].key.public_key())
+        .unwrap();
+    assert_eq!(
+        (vm.verdict.as_str(), vm.reward.unwrap().base_units()),
+        ("virtual_machine", 0)
+    );
+    // One machine, two keys: together no more than the single-key machine with as many windows.
+    let of = |k: &KeyPair| {
+        rewards
+            .miners
+            .iter()
+            .find(|m| m.miner == k.public_key())
+            .unwrap()
+            .reward
+            .unwrap()
+            .base_units()
+    };
+    assert!(of(&miners[0].key) + of(&miners[1].key) <= of(&miners[2].key) + 1);
+
+    // Later blocks never pay the epoch again.
+    let again: EpochRewardsJson = net
+        .node(0)
+        .http()
+        .request("epoch_getRewards", rpc_params![epoch])
+        .await
+        .unwrap();
+    assert_eq!(again, rewards);
+}
