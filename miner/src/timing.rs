@@ -7,8 +7,9 @@
 //!   median of [`CURVE_RUNS`] runs of [`CURVE_LOADS`] loads gives the latency of one load.
 //!   The steps of the curve should sit at CPUID's cache sizes.
 //! - **CPUID cost** (x86 only): median over [`CPUID_SAMPLES`] of `rdtsc; cpuid; rdtsc` minus
-//!   the median of `rdtsc; rdtsc`. About 100-250 cycles on bare metal; a hypervisor that traps
-//!   CPUID costs thousands.
+//!   the median of `rdtsc; rdtsc`, measured after [`WARM_UP`] of busy work so the core runs at
+//!   full clock (the TSC ticks at the nominal rate: an idling core would inflate the count).
+//!   About 100-250 cycles on bare metal; a hypervisor that traps CPUID costs thousands.
 //! - **Jitter**: the interquartile range of [`JITTER_SAMPLES`] timings of a fixed short
 //!   workload, in parts per million of their median.
 //! - **Clock drift** (x86 only): the TSC rate (cycles per OS nanosecond) over the first half
@@ -31,6 +32,8 @@ pub const CURVE_RUNS: usize = 5;
 pub const CPUID_SAMPLES: usize = 301;
 /// Jitter samples.
 pub const JITTER_SAMPLES: usize = 201;
+/// Iterations of the jitter workload (about 20-50 µs, well above the clock's resolution).
+pub const JITTER_WORK: u32 = 20_000;
 
 const LINE_WORDS: usize = 16; // 16 x u32 = one 64-byte cache line
 
@@ -46,11 +49,14 @@ pub fn measure(memory_mib: u64) -> (TimingEvidence, Vec<String>) {
             .min(CURVE_MAX_KIB)
     };
     let start = anchor();
+    // Let the frequency governor raise the clock first: the TSC ticks at the nominal rate, so
+    // a CPU idling at a fraction of it would make CPUID look several times slower than it is.
+    warm_up(WARM_UP);
+    let jitter_ppm = Some(jitter_ppm());
     let cpuid_cycles = cpuid_cycles();
     if cpuid_cycles.is_none() {
         unmeasured.push("CPUID latency: no CPUID instruction on this architecture".into());
     }
-    let jitter_ppm = Some(jitter_ppm());
     let mut curve = Vec::new();
     let mut middle = None;
     let mut buffer: Vec<[u32; LINE_WORDS]> = Vec::new();
@@ -98,6 +104,20 @@ pub fn measure(memory_mib: u64) -> (TimingEvidence, Vec<String>) {
         },
         unmeasured,
     )
+}
+
+/// Busy time before the probes.
+pub const WARM_UP: std::time::Duration = std::time::Duration::from_millis(30);
+
+fn warm_up(time: std::time::Duration) {
+    let t = Instant::now();
+    let mut x = 1u64;
+    while t.elapsed() < time {
+        for _ in 0..1_000 {
+            x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
+        }
+    }
+    black_box(x);
 }
 
 /// Median of a sample set (sorts it).
@@ -168,7 +188,7 @@ fn jitter_ppm() -> u32 {
     let mut x = 1u64;
     for s in samples.iter_mut() {
         let t = Instant::now();
-        for _ in 0..2_000 {
+        for _ in 0..JITTER_WORK {
             x = black_box(x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1));
         }
         *s = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
