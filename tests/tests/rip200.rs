@@ -4,6 +4,10 @@
 //! exactly the pot, split as `rustchain_consensus::rip200::settle` computes from the recorded
 //! windows, to the miners' accounts.
 //!
+//! A fifth miner is the real `rustchain-miner` binary in hardware mode, fingerprinting the
+//! machine the test runs on: on a VM (like the CI machines) it is recorded as one and earns
+//! nothing; on bare metal it earns its share. Either way its payout is the computed one.
+//!
 //! One validator, 500 ms slots, 16-slot epochs of four 4-slot windows (8 s per epoch).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -16,12 +20,12 @@ use rustchain_primitives::attestation::{
 };
 use rustchain_primitives::{
     encode, Address, Arch, Attestation, AttestationBody, AttestationMode, ChainId, Checkpoint,
-    HardwareEvidence, KeyPair, NetworkKind,
+    HardwareEvidence, KeyPair, NetworkKind, PublicKey,
 };
 use rustchain_rpc_types::{
     AccountJson, AttestResultJson, ChallengeJson, EpochRewardsJson, InfoJson, MinerJson,
 };
-use rustchain_tests::{wait_until, NodeProcess, Testnet};
+use rustchain_tests::{run_binary, wait_until, NodeProcess, Testnet};
 
 const SLOT_MS: u64 = 500;
 const EPOCH_SLOTS: u64 = 16;
@@ -195,6 +199,21 @@ async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
         },
     ];
 
+    // The hardware-mode miner's key.
+    let key_file = net.dir.path().join("miner.key");
+    let (ok, stdout, stderr) = run_binary(
+        "rustchain-miner",
+        &["keygen", "--out", key_file.to_str().unwrap()],
+    );
+    assert!(ok, "keygen failed: {stdout}{stderr}");
+    let hardware_miner: PublicKey = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("miner public key: "))
+        .expect("keygen prints the public key")
+        .trim()
+        .parse()
+        .unwrap();
+
     // Attest every window of the next full epoch; the second miner skips window 2.
     let epoch = challenge(net.node(0)).await.epoch + 1;
     for window in 0..WINDOWS {
@@ -211,6 +230,27 @@ async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
                 assert_eq!(result.verdict, "virtual_machine", "{result:?}");
                 assert_eq!(result.multiplier_bps, 0);
             }
+        }
+        if ch.window == 2 {
+            // The real miner, in hardware mode, on this machine.
+            let url = net.node(0).http_url();
+            let key = key_file.clone();
+            let (ok, stdout, stderr) = tokio::task::spawn_blocking(move || {
+                run_binary(
+                    "rustchain-miner",
+                    &[
+                        "attest",
+                        "--node",
+                        &url,
+                        "--once",
+                        "--key",
+                        key.to_str().unwrap(),
+                    ],
+                )
+            })
+            .await
+            .unwrap();
+            assert!(ok, "rustchain-miner attest failed: {stdout}{stderr}");
         }
         if ch.window == 1 {
             // Wait until window 1 is on chain, then crash the node in the middle of the epoch.
@@ -233,7 +273,17 @@ async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
         r.ok().filter(|r| r.settled)
     })
     .await;
-    assert_eq!(rewards.miners.len(), miners.len(), "{rewards:?}");
+    assert_eq!(rewards.miners.len(), miners.len() + 1, "{rewards:?}");
+    let hardware = rewards
+        .miners
+        .iter()
+        .find(|m| m.miner == hardware_miner)
+        .expect("the hardware-mode miner is enrolled");
+    assert_eq!(
+        hardware.verdict == "bare_metal",
+        hardware.multiplier_bps > 0,
+        "{hardware:?}"
+    );
     // Windows attested before the crash are still counted.
     let first = &rewards
         .miners
