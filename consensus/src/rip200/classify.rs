@@ -94,6 +94,9 @@ pub struct Classification {
     /// The hardware class (already capped at `Modern` when the evidence cannot support an
     /// older class).
     pub class: HardwareClass,
+    /// The class of the CPU generation CPUID names, before any cap (`Modern` without CPUID
+    /// or for an unknown vendor). For display and tests; rewards use `class`.
+    pub generation: HardwareClass,
     /// The machine verdict.
     pub verdict: MachineVerdict,
     /// Every reason behind the verdict and the class, for people: each VM or container signal
@@ -211,13 +214,14 @@ pub fn classify(evidence: &HardwareEvidence) -> Classification {
     if verdict == MachineVerdict::BareMetal {
         reasons.push("no hypervisor, emulator or container signal found".into());
     }
-    let class = hardware_class(evidence, &mut reasons);
+    let (class, generation) = hardware_class(evidence, &mut reasons);
     for note in &facts.unmeasured {
         reasons.push(format!("not measured: {note}"));
     }
     dedup_in_order(&mut reasons);
     Classification {
         class,
+        generation,
         verdict,
         reasons,
     }
@@ -503,7 +507,11 @@ fn platform_signals(facts: &Facts<'_>, vm: &mut Vec<String>) {
     }
 }
 
-fn hardware_class(evidence: &HardwareEvidence, reasons: &mut Vec<String>) -> HardwareClass {
+/// Returns (the class, the generation's class before caps).
+fn hardware_class(
+    evidence: &HardwareEvidence,
+    reasons: &mut Vec<String>,
+) -> (HardwareClass, HardwareClass) {
     let Some(cpu) = evidence.cpuid.as_ref() else {
         let what = evidence
             .platform
@@ -514,7 +522,7 @@ fn hardware_class(evidence: &HardwareEvidence, reasons: &mut Vec<String>) -> Har
         reasons.push(format!(
             "no CPUID evidence{what}: a class from text alone is capped at modern"
         ));
-        return HardwareClass::Modern;
+        return (HardwareClass::Modern, HardwareClass::Modern);
     };
     let generation = match cpu_table::lookup(cpu) {
         Ok(generation) => generation,
@@ -523,7 +531,7 @@ fn hardware_class(evidence: &HardwareEvidence, reasons: &mut Vec<String>) -> Har
                 "unknown CPU vendor '{}': class capped at modern",
                 cpu.vendor
             ));
-            return HardwareClass::Modern;
+            return (HardwareClass::Modern, HardwareClass::Modern);
         }
     };
     reasons.push(format!(
@@ -536,7 +544,7 @@ fn hardware_class(evidence: &HardwareEvidence, reasons: &mut Vec<String>) -> Har
     ));
     let class = generation.class;
     if class == HardwareClass::Modern {
-        return class;
+        return (class, class);
     }
     let mut caps = Vec::new();
     let extra = cpu.features & cpu_table::forbidden_features(class, cpu);
@@ -560,17 +568,27 @@ fn hardware_class(evidence: &HardwareEvidence, reasons: &mut Vec<String>) -> Har
             class.as_str()
         ));
     }
-    if let Some(why) = curve_contradicts_caches(&evidence.timing.cache_curve, &cpu.caches) {
+    if cpu.caches.is_empty() || evidence.timing.cache_curve.len() < MIN_CURVE_POINTS {
+        // Thin evidence: a bare signature is one field to fake.
+        caps.push(format!(
+            "no CPUID cache description and cache-latency curve (at least {MIN_CURVE_POINTS} \
+             points) to corroborate a {} CPU",
+            class.as_str()
+        ));
+    } else if let Some(why) = curve_contradicts_caches(&evidence.timing.cache_curve, &cpu.caches) {
         caps.push(why);
     }
     if caps.is_empty() {
-        return class;
+        return (class, class);
     }
     for cap in caps {
         reasons.push(format!("{cap}: class capped at modern"));
     }
-    HardwareClass::Modern
+    (HardwareClass::Modern, class)
 }
+
+/// Fewest cache-latency curve points that can corroborate an older class.
+pub const MIN_CURVE_POINTS: usize = 4;
 
 /// Does the measured cache-latency curve contradict the caches CPUID describes? Conservative:
 /// only a curve that is clearly inconsistent counts.
@@ -947,12 +965,18 @@ mod tests {
     #[test]
     fn class_from_the_table() {
         let p3 = with_cpu(cpu("GenuineIntel", "Pentium III", 0x0683));
-        assert_eq!(classify(&p3).class, HardwareClass::Retro);
+        assert_eq!(classify(&p3).generation, HardwareClass::Retro);
         let core2 = with_cpu(cpu("GenuineIntel", "Core 2", 0x06f6));
-        assert_eq!(classify(&core2).class, HardwareClass::Vintage);
+        assert_eq!(classify(&core2).generation, HardwareClass::Vintage);
         let ivy = with_cpu(cpu("GenuineIntel", "i7-3770K", 0x306a9));
-        assert_eq!(classify(&ivy).class, HardwareClass::Classic);
+        assert_eq!(classify(&ivy).generation, HardwareClass::Classic);
         assert_eq!(classify(&ryzen()).class, HardwareClass::Modern);
+        // A bare signature, with no cache description and no curve, is thin evidence.
+        for thin in [p3, core2, ivy] {
+            let c = classify(&thin);
+            assert_eq!(c.class, HardwareClass::Modern);
+            assert!(has_reason(&c, "to corroborate"), "{:?}", c.reasons);
+        }
     }
 
     #[test]
@@ -1059,9 +1083,14 @@ mod tests {
             "{:?}",
             c.reasons
         );
-        // Too few points: no judgement.
+        // Too few points to corroborate anything: thin evidence, capped.
         let short = core2_with_curve(&[(4, 1_000), (8, 9_000)]);
-        assert_eq!(classify(&short).class, HardwareClass::Vintage);
+        let c = classify(&short);
+        assert_eq!(
+            (c.class, c.generation),
+            (HardwareClass::Modern, HardwareClass::Vintage)
+        );
+        assert!(has_reason(&c, "to corroborate"), "{:?}", c.reasons);
     }
 
     #[test]
