@@ -52,6 +52,9 @@ pub struct Rip200Params {
     pub max_reference_age_slots: u64,
     /// Accept `Simulated` attestations (dev and test chain ids only; refused on mainnet).
     pub allow_simulated: bool,
+    /// Most miners that can enroll in one epoch (bounds the settlement's work and the
+    /// per-epoch state).
+    pub max_miners_per_epoch: u64,
     /// Reward multiplier of each hardware class, in basis points (10,000 = 1.0x).
     pub multipliers_bps: ClassMultipliers,
 }
@@ -62,6 +65,7 @@ impl Default for Rip200Params {
             pow_bits: 16,
             max_reference_age_slots: 20,
             allow_simulated: false,
+            max_miners_per_epoch: 10_000,
             multipliers_bps: ClassMultipliers::default(),
         }
     }
@@ -272,6 +276,12 @@ impl GenesisSpec {
         }
         if r.max_reference_age_slots == 0 {
             return invalid("rip200.max_reference_age_slots must be positive".into());
+        }
+        if r.max_miners_per_epoch == 0 || r.max_miners_per_epoch > 1_000_000 {
+            return invalid(format!(
+                "rip200.max_miners_per_epoch must be between 1 and 1000000, got {}",
+                r.max_miners_per_epoch
+            ));
         }
         if r.allow_simulated && self.chain_id.kind() == NetworkKind::Main {
             return invalid(format!(

@@ -46,8 +46,10 @@ use rustchain_consensus::{
     VoteError,
 };
 use rustchain_mempool::{AttestationPool, Mempool};
+use rustchain_primitives::attestation::MAX_BLOCK_ATTESTATION_BYTES;
 use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::codec::{MAX_BLOCK_BYTES, MAX_BLOCK_TXS};
+use rustchain_primitives::evidence::{MAX_BLOCK_EVIDENCE, MAX_EVIDENCE_BYTES};
 use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::{
     Attestation, Block, BlockHeader, Checkpoint, Evidence, FinalityCertificate, Hash, KeyPair,
@@ -68,6 +70,12 @@ pub const MAX_EVIDENCE_POOL: usize = 1024;
 pub const MAX_TRACKED_PROPOSALS: usize = 65_536;
 /// Room left in a block for the header and length prefixes.
 const BLOCK_OVERHEAD_BYTES: usize = 4096;
+/// What a block's transactions may take: the block limit less the header, the attestations'
+/// share and the most evidence a block can carry. `produce` checks the result anyway.
+const TX_BYTES_BUDGET: usize = MAX_BLOCK_BYTES
+    - BLOCK_OVERHEAD_BYTES
+    - MAX_BLOCK_ATTESTATION_BYTES
+    - MAX_BLOCK_EVIDENCE * MAX_EVIDENCE_BYTES;
 
 /// What the network should do with a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,21 +274,22 @@ impl Engine {
         }
         let candidates: Vec<Transaction> = {
             let pool = self.mempool.lock();
-            pool.select(
-                MAX_BLOCK_TXS,
-                MAX_BLOCK_BYTES - BLOCK_OVERHEAD_BYTES,
-                |sender| {
-                    self.chain
-                        .account(sender, None)
-                        .map(|a| a.nonce)
-                        .unwrap_or(u64::MAX)
-                },
-            )
+            pool.select(MAX_BLOCK_TXS, TX_BYTES_BUDGET, |sender| {
+                self.chain
+                    .account(sender, None)
+                    .map(|a| a.nonce)
+                    .unwrap_or(u64::MAX)
+            })
             .into_iter()
             .map(|tx| (*tx).clone())
             .collect()
         };
-        let evidence: Vec<Evidence> = self.evidence_pool.values().cloned().collect();
+        let evidence: Vec<Evidence> = self
+            .evidence_pool
+            .values()
+            .take(MAX_BLOCK_EVIDENCE)
+            .cloned()
+            .collect();
         let attestation_candidates = self.attestations.lock().candidates();
         let proposer = key.public_key();
         let context = BlockContext { proposer, slot };
@@ -325,6 +334,17 @@ impl Engine {
             attestations,
             evidence,
         };
+        let size = block.encode().len();
+        if size > MAX_BLOCK_BYTES {
+            // The budgets above make this unreachable; never publish a block peers must refuse.
+            tracing::error!(
+                slot,
+                size,
+                limit = MAX_BLOCK_BYTES,
+                "built block is over the size limit; skipping this slot"
+            );
+            return Ok(None);
+        }
         let new_head = self.chain.commit(&block, executed)?;
         let hash = new_head.hash;
         self.fork_choice
@@ -721,10 +741,12 @@ impl Engine {
     fn roll_back(&mut self, height: u64) -> Result<(), ChainError> {
         let head = self.chain.head();
         let mut abandoned = Vec::new();
+        let mut abandoned_attestations = Vec::new();
         for h in height + 1..=head.height {
             if let Some(hash) = self.chain.store().hash_at(h)? {
                 if let Some(block) = self.chain.store().block(&hash)? {
                     abandoned.extend(block.transactions);
+                    abandoned_attestations.extend(block.attestations);
                 }
             }
         }
@@ -742,6 +764,12 @@ impl Engine {
                 // Best effort: a transaction the branch we switch to also holds is refused later.
                 let _ = pool.add(tx, account, 0, true);
             }
+        }
+        // Their signatures were verified when their blocks were imported; block building
+        // re-checks every other rule on the new branch.
+        let mut attestations = self.attestations.lock();
+        for a in abandoned_attestations {
+            let _ = attestations.insert(a);
         }
         Ok(())
     }
@@ -792,10 +820,9 @@ impl Engine {
             .lock()
             .prune(epoch, |miner, epoch, window| {
                 reader
-                    .epoch_record(epoch)
+                    .epoch_miner(epoch, miner)
                     .ok()
                     .flatten()
-                    .and_then(|r| r.miners.into_iter().find(|m| m.miner == *miner))
                     .is_some_and(|m| m.windows & 1u64.checked_shl(window).unwrap_or(0) != 0)
             });
         Ok(())

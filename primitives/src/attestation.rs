@@ -28,6 +28,9 @@ use crate::vote::Checkpoint;
 pub const MAX_ATTESTATION_BYTES: usize = 8 * 1024;
 /// Most attestations in one block.
 pub const MAX_BLOCK_ATTESTATIONS: usize = 1_024;
+/// Most encoded bytes of attestations a producer puts in one block (the rest of the block's
+/// byte limit is left to transactions and evidence).
+pub const MAX_BLOCK_ATTESTATION_BYTES: usize = 2 * 1024 * 1024;
 /// Longest evidence string (brand, DMI value, marker...), in bytes.
 pub const MAX_EVIDENCE_STRING: usize = 128;
 /// Most points in a cache-latency curve.
@@ -665,6 +668,15 @@ pub fn deserialize_list<R: std::io::Read>(reader: &mut R) -> std::io::Result<Vec
     let mut list = Vec::with_capacity(count);
     for _ in 0..count {
         let attestation = Attestation::deserialize_reader(reader)?;
+        let len = attestation.encoded_len();
+        if len > MAX_ATTESTATION_BYTES {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "an attestation of {len} bytes, above the limit of {MAX_ATTESTATION_BYTES}"
+                ),
+            ));
+        }
         attestation
             .check_well_formed()
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()))?;

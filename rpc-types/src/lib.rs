@@ -589,7 +589,11 @@ pub struct EpochRewardsJson {
     pub pot: Option<Amount>,
     /// Sum paid.
     pub paid: Amount,
-    /// Every miner of the epoch, by key.
+    /// Miners enrolled in the epoch.
+    pub miner_count: u64,
+    /// Position of the first miner of `miners` (in enrollment order).
+    pub offset: u64,
+    /// A page of the epoch's miners, in enrollment order.
     pub miners: Vec<EpochMinerJson>,
 }
 

@@ -113,9 +113,15 @@ pub trait EpochApi {
     #[method(name = "getInfo")]
     fn get_info(&self) -> RpcResult<EpochInfoJson>;
 
-    /// An epoch's miners and, once settled, its payouts.
+    /// An epoch's miners (a page of at most 1,000 from `offset`) and, once settled, its
+    /// payouts.
     #[method(name = "getRewards")]
-    fn get_rewards(&self, epoch: u64) -> RpcResult<EpochRewardsJson>;
+    fn get_rewards(
+        &self,
+        epoch: u64,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> RpcResult<EpochRewardsJson>;
 }
 
 /// `miner_*`: miners.
@@ -125,7 +131,13 @@ pub trait MinerApi {
     #[method(name = "get")]
     fn get(&self, miner: PublicKey) -> RpcResult<MinerJson>;
 
-    /// The miners that attested in `epoch` (default: the current one).
+    /// The miners that attested in `epoch` (default: the current one), a page of at most
+    /// 1,000 from `offset`.
     #[method(name = "list")]
-    fn list(&self, epoch: Option<u64>) -> RpcResult<Vec<MinerJson>>;
+    fn list(
+        &self,
+        epoch: Option<u64>,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> RpcResult<Vec<MinerJson>>;
 }

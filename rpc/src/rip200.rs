@@ -5,7 +5,7 @@ use rustchain_consensus::rip200::{settle, EpochEntry, EpochSchedule, MachineVerd
 use rustchain_mempool::{admit_attestation, inclusion_slot};
 use rustchain_primitives::attestation::MAX_ATTESTATION_BYTES;
 use rustchain_primitives::{Address, Amount, Attestation, AttestationError, PublicKey};
-use rustchain_state::rip200::{EpochMiner, EpochRecord, MinerRecord};
+use rustchain_state::rip200::{epoch_miners, EpochMiner, EpochSummary, MinerRecord};
 use rustchain_state::StateReader;
 
 use crate::api::{AttestApiServer, EpochApiServer, MinerApiServer};
@@ -16,16 +16,43 @@ use crate::types::{
     MinerJson,
 };
 
+/// Most miners returned by one `epoch_getRewards` or `miner_list` call.
+const MAX_PAGE: u64 = 1_000;
+
 impl RpcContext {
     fn schedule(&self) -> EpochSchedule {
         EpochSchedule::of(self.chain.genesis())
     }
 
-    fn epoch_record(&self, epoch: u64) -> RpcResult<Option<EpochRecord>> {
+    fn epoch_summary(&self, epoch: u64) -> RpcResult<Option<EpochSummary>> {
         self.chain
             .head_state()
-            .epoch_record(epoch)
+            .epoch_summary(epoch)
             .map_err(internal)
+    }
+
+    /// The miners of `epoch` from position `offset`, at most `limit` (capped at
+    /// [`MAX_PAGE`]).
+    fn epoch_page(&self, epoch: u64, offset: u64, limit: u64) -> RpcResult<Vec<EpochMiner>> {
+        let state = self.chain.head_state();
+        let count = state
+            .epoch_summary(epoch)
+            .map_err(internal)?
+            .map_or(0, |s| s.miners);
+        let end = count.min(offset.saturating_add(limit.min(MAX_PAGE)));
+        let mut out = Vec::new();
+        for i in offset..end {
+            let key = state
+                .epoch_miner_at(epoch, i)
+                .map_err(internal)?
+                .ok_or_else(|| internal(format!("epoch {epoch} lists no miner {i}")))?;
+            let entry = state
+                .epoch_miner(epoch, &key)
+                .map_err(internal)?
+                .ok_or_else(|| internal(format!("epoch {epoch} has no entry for {key}")))?;
+            out.push(entry);
+        }
+        Ok(out)
     }
 
     fn miner_json(&self, miner: &PublicKey, record: &MinerRecord) -> MinerJson {
@@ -44,7 +71,7 @@ impl RpcContext {
         }
     }
 
-    fn epoch_miner_json(&self, m: &EpochMiner, reward: Option<Amount>) -> EpochMinerJson {
+    fn epoch_miner_json(&self, m: &EpochMiner) -> EpochMinerJson {
         EpochMinerJson {
             miner: m.miner,
             address: Address::from_public_key(&m.miner).encode(self.kind()),
@@ -53,7 +80,7 @@ impl RpcContext {
             verdict: MachineVerdict::from(m.verdict).as_str().into(),
             multiplier_bps: m.multiplier_bps,
             profile_hash: m.profile_hash,
-            reward,
+            reward: m.reward,
         }
     }
 }
@@ -131,25 +158,31 @@ impl AttestApiServer for RpcContext {
         }
         // Estimate: the epoch as recorded so far, plus this window for this miner.
         let body = &attestation.body;
-        let mut entries: Vec<EpochEntry> = self
-            .epoch_record(scored.epoch)?
-            .map(|r| {
-                r.miners
-                    .iter()
-                    .map(|m| EpochEntry {
-                        miner: m.miner,
-                        profile_hash: m.profile_hash,
-                        windows: m.windows,
-                        multiplier_bps: m.multiplier_bps,
-                    })
-                    .collect()
+        // O(miners in the epoch), bounded by the genesis `max_miners_per_epoch`, and paid for
+        // by a fresh valid attestation per call.
+        let mut entries: Vec<EpochEntry> = epoch_miners(&self.chain.head_state(), scored.epoch)
+            .map_err(internal)?
+            .iter()
+            .filter(|m| m.miner != body.miner)
+            .map(|m| EpochEntry {
+                miner: m.miner,
+                profile_hash: m.profile_hash,
+                windows: m.windows,
+                multiplier_bps: m.multiplier_bps,
             })
-            .unwrap_or_default();
+            .collect();
+        let mine = self
+            .chain
+            .head_state()
+            .epoch_miner(scored.epoch, &body.miner)
+            .map_err(internal)?;
         entries.push(EpochEntry {
             miner: body.miner,
             profile_hash: body.profile_hash,
-            windows: 1u64.checked_shl(scored.window).unwrap_or(0),
-            multiplier_bps: scored.multiplier_bps,
+            windows: mine.map_or(0, |m| m.windows) | 1u64.checked_shl(scored.window).unwrap_or(0),
+            multiplier_bps: mine
+                .map_or(0, |m| m.multiplier_bps)
+                .max(scored.multiplier_bps),
         });
         let expected_reward = settle(self.chain.genesis().reward_per_epoch, &entries)
             .into_iter()
@@ -175,7 +208,7 @@ impl EpochApiServer for RpcContext {
         let head = self.chain.head();
         let schedule = self.schedule();
         let epoch = schedule.epoch(head.slot);
-        let enrolled = self.epoch_record(epoch)?.map_or(0, |r| r.miners.len());
+        let enrolled = self.epoch_summary(epoch)?.map_or(0, |s| s.miners);
         let issued = self
             .chain
             .head_state()
@@ -189,44 +222,35 @@ impl EpochApiServer for RpcContext {
             epoch_slots: schedule.epoch_slots,
             first_slot: schedule.epoch_start(epoch),
             pot: g.reward_per_epoch,
-            enrolled_miners: enrolled as u64,
+            enrolled_miners: enrolled,
             pending_attestations: self.attestations.lock().len() as u64,
             issued_total: issued,
         })
     }
 
-    fn get_rewards(&self, epoch: u64) -> RpcResult<EpochRewardsJson> {
-        let record = self.epoch_record(epoch)?.ok_or_else(|| {
+    fn get_rewards(
+        &self,
+        epoch: u64,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> RpcResult<EpochRewardsJson> {
+        let summary = self.epoch_summary(epoch)?.ok_or_else(|| {
             err(
                 error::NOT_FOUND,
                 format!("no miner attested in epoch {epoch} on the canonical chain"),
             )
         })?;
-        let reward_of = |miner: &PublicKey| {
-            record.settlement.as_ref().map(|s| {
-                s.payouts
-                    .iter()
-                    .find(|(k, _)| k == miner)
-                    .map_or(Amount::ZERO, |(_, a)| *a)
-            })
-        };
-        let paid = record
-            .settlement
-            .iter()
-            .flat_map(|s| s.payouts.iter())
-            .try_fold(Amount::ZERO, |sum, (_, a)| sum.checked_add(*a))
-            .ok_or_else(|| internal("payouts overflow"))?;
+        let offset = offset.unwrap_or(0);
+        let page = self.epoch_page(epoch, offset, limit.unwrap_or(MAX_PAGE))?;
         Ok(EpochRewardsJson {
             epoch,
-            settled: record.settlement.is_some(),
-            settled_at_height: record.settlement.as_ref().map(|s| s.height),
-            pot: record.settlement.as_ref().map(|s| s.pot),
-            paid,
-            miners: record
-                .miners
-                .iter()
-                .map(|m| self.epoch_miner_json(m, reward_of(&m.miner)))
-                .collect(),
+            settled: summary.settlement.is_some(),
+            settled_at_height: summary.settlement.map(|s| s.height),
+            pot: summary.settlement.map(|s| s.pot),
+            paid: summary.settlement.map_or(Amount::ZERO, |s| s.paid),
+            miner_count: summary.miners,
+            offset,
+            miners: page.iter().map(|m| self.epoch_miner_json(m)).collect(),
         })
     }
 }
@@ -242,14 +266,17 @@ impl MinerApiServer for RpcContext {
         Ok(self.miner_json(&miner, &record))
     }
 
-    fn list(&self, epoch: Option<u64>) -> RpcResult<Vec<MinerJson>> {
+    fn list(
+        &self,
+        epoch: Option<u64>,
+        offset: Option<u64>,
+        limit: Option<u64>,
+    ) -> RpcResult<Vec<MinerJson>> {
         let epoch = epoch.unwrap_or_else(|| self.schedule().epoch(self.chain.head().slot));
-        let Some(record) = self.epoch_record(epoch)? else {
-            return Ok(Vec::new());
-        };
+        let page = self.epoch_page(epoch, offset.unwrap_or(0), limit.unwrap_or(MAX_PAGE))?;
         let state = self.chain.head_state();
-        let mut out = Vec::with_capacity(record.miners.len());
-        for m in &record.miners {
+        let mut out = Vec::with_capacity(page.len());
+        for m in &page {
             if let Some(r) = state.miner_record(&m.miner).map_err(internal)? {
                 out.push(self.miner_json(&m.miner, &r));
             }

@@ -32,7 +32,10 @@ use crate::execution::{
     execute_block, BlockAttestations, BlockExecutionError, BlockExecutor, EvidenceRules,
     StateReader,
 };
-use crate::rip200::{EpochRecord, MinerRecord, Rip200Changes, Rip200Totals, SettlementRules};
+use crate::rip200::{
+    check_entry, EnrollmentRules, EpochMiner, EpochSummary, MinerRecord, Rip200Changes,
+    Rip200Totals, SettlementRules,
+};
 use crate::rules::{TxInvalid, TxRules};
 use crate::store::{Store, StoreError};
 use crate::tree::{self, StateChanges, StateKey};
@@ -230,9 +233,23 @@ impl StateReader for HeadState<'_> {
             .is_some())
     }
 
-    fn epoch_record(&self, epoch: u64) -> Result<Option<EpochRecord>, StoreError> {
+    fn epoch_summary(&self, epoch: u64) -> Result<Option<EpochSummary>, StoreError> {
         self.store
             .latest_value(&StateKey::Epoch(epoch).key_hash().0)?
+            .map(|b| tree::decode_value(&b))
+            .transpose()
+    }
+
+    fn epoch_miner(&self, epoch: u64, miner: &PublicKey) -> Result<Option<EpochMiner>, StoreError> {
+        self.store
+            .latest_value(&StateKey::EpochMiner(epoch, *miner).key_hash().0)?
+            .map(|b| tree::decode_value(&b))
+            .transpose()
+    }
+
+    fn epoch_miner_at(&self, epoch: u64, index: u64) -> Result<Option<PublicKey>, StoreError> {
+        self.store
+            .latest_value(&StateKey::EpochMinerAt(epoch, index).key_hash().0)?
             .map(|b| tree::decode_value(&b))
             .transpose()
     }
@@ -529,28 +546,29 @@ impl Chain {
             Err(e) => return Ok(Err(e)),
         };
         let state = HeadState::new(&self.store);
-        if let Some(record) = state.epoch_record(scored.epoch)? {
-            if let Some(entry) = record
-                .miners
-                .iter()
-                .find(|m| m.miner == attestation.body.miner)
-            {
-                if entry.windows & 1u64.checked_shl(scored.window).unwrap_or(0) != 0 {
-                    return Ok(Err(AttestationInvalid::DuplicateWindow {
-                        epoch: scored.epoch,
-                        window: scored.window,
-                    }));
+        match state.epoch_miner(scored.epoch, &attestation.body.miner)? {
+            Some(entry) => {
+                if let Err(e) = check_entry(&entry, attestation, &scored) {
+                    return Ok(Err(e));
                 }
-                if entry.profile_hash != attestation.body.profile_hash {
-                    return Ok(Err(AttestationInvalid::ProfileChanged {
+            }
+            None => {
+                let max = self.enrollment_rules().max_miners_per_epoch;
+                if state.epoch_summary(scored.epoch)?.map_or(0, |s| s.miners) >= max {
+                    return Ok(Err(AttestationInvalid::EpochFull {
                         epoch: scored.epoch,
-                        first: entry.profile_hash,
-                        this: attestation.body.profile_hash,
+                        max,
                     }));
                 }
             }
         }
         Ok(Ok(scored))
+    }
+
+    fn enrollment_rules(&self) -> EnrollmentRules {
+        EnrollmentRules {
+            max_miners_per_epoch: self.genesis.rip200.max_miners_per_epoch,
+        }
     }
 
     /// The epoch a block at `slot` on the head settles, if it is the first block of a later
@@ -603,6 +621,7 @@ impl Chain {
                 settle: self.settlement_for(&head, context.slot),
                 attestations,
                 scores: &scores,
+                enrollment: self.enrollment_rules(),
             },
             evidence,
             &ev_rules,
@@ -636,8 +655,15 @@ impl Chain {
         }
         let mut attestations = Vec::new();
         let mut left_out_attestations = Vec::new();
+        let enrollment = self.enrollment_rules();
+        let mut attestation_bytes = 0usize;
         for a in attestation_candidates {
-            if attestations.len() >= rustchain_primitives::attestation::MAX_BLOCK_ATTESTATIONS {
+            let len = a.encoded_len();
+            if attestations.len() >= rustchain_primitives::attestation::MAX_BLOCK_ATTESTATIONS
+                || attestation_bytes + len
+                    > rustchain_primitives::attestation::MAX_BLOCK_ATTESTATION_BYTES
+            {
+                // Full: the rest waits in the pool for the next block.
                 break;
             }
             let reference = self.reference_block(a.body.reference.height)?;
@@ -650,8 +676,11 @@ impl Chain {
                     continue;
                 }
             };
-            match executor.apply_attestation(&a, &scored)? {
-                Ok(()) => attestations.push(a),
+            match executor.apply_attestation(&a, &scored, &enrollment)? {
+                Ok(()) => {
+                    attestation_bytes += len;
+                    attestations.push(a);
+                }
                 Err(reason) => left_out_attestations.push((a, reason)),
             }
         }

@@ -24,7 +24,10 @@ use rustchain_primitives::{
     TxStatus,
 };
 
-use crate::rip200::{EpochRecord, MinerRecord, Rip200Changes, Rip200Totals, SettlementRules};
+use crate::rip200::{
+    EnrollmentRules, EpochMiner, EpochSummary, MinerRecord, Rip200Changes, Rip200Totals,
+    SettlementRules,
+};
 use crate::rules::{check_includable, check_stateless, TxInvalid, TxRules};
 use crate::validators::{check_evidence, EvidenceInvalid, ValidatorRecord};
 use rustchain_consensus::rip200::{AttestationInvalid, Scored};
@@ -38,8 +41,20 @@ pub trait StateReader {
     fn validator(&self, key: &PublicKey) -> Result<ValidatorRecord, crate::StoreError>;
     /// Was this offence already punished?
     fn offence_punished(&self, id: &Hash) -> Result<bool, crate::StoreError>;
-    /// The RIP-200 record of `epoch`, if any miner attested in it.
-    fn epoch_record(&self, epoch: u64) -> Result<Option<EpochRecord>, crate::StoreError>;
+    /// The RIP-200 summary of `epoch`, if any miner attested in it.
+    fn epoch_summary(&self, epoch: u64) -> Result<Option<EpochSummary>, crate::StoreError>;
+    /// A miner's entry in `epoch`.
+    fn epoch_miner(
+        &self,
+        epoch: u64,
+        miner: &PublicKey,
+    ) -> Result<Option<EpochMiner>, crate::StoreError>;
+    /// The `index`-th miner enrolled in `epoch`.
+    fn epoch_miner_at(
+        &self,
+        epoch: u64,
+        index: u64,
+    ) -> Result<Option<PublicKey>, crate::StoreError>;
     /// The miner's record, if it ever attested.
     fn miner_record(&self, miner: &PublicKey) -> Result<Option<MinerRecord>, crate::StoreError>;
     /// RIP-200 issuance so far.
@@ -318,7 +333,7 @@ fn apply_all<R: StateReader + ?Sized>(
 
 /// A block's RIP-200 work: the epoch it settles, if any, and its attestations with the scores
 /// `rustchain_consensus::rip200::check_attestation` gave them.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct BlockAttestations<'a> {
     /// `(epoch, rules)` when this block is the first of a later epoch than its parent.
     pub settle: Option<(u64, SettlementRules)>,
@@ -326,6 +341,8 @@ pub struct BlockAttestations<'a> {
     pub attestations: &'a [Attestation],
     /// Their scores, in the same order.
     pub scores: &'a [Scored],
+    /// The state's enrollment rules.
+    pub enrollment: EnrollmentRules,
 }
 
 /// Executes a block: the settlement of the previous epoch (if this block starts a new one),
@@ -346,7 +363,7 @@ pub fn execute_block<R: StateReader + ?Sized>(
     }
     apply_all(&mut executor, txs)?;
     for (index, (a, scored)) in rip200.attestations.iter().zip(rip200.scores).enumerate() {
-        if let Err(reason) = executor.apply_attestation(a, scored)? {
+        if let Err(reason) = executor.apply_attestation(a, scored, &rip200.enrollment)? {
             return Err(BlockExecutionError::InvalidAttestation { index, reason });
         }
     }
@@ -376,7 +393,17 @@ mod tests {
         fn offence_punished(&self, _id: &Hash) -> Result<bool, crate::StoreError> {
             Ok(false)
         }
-        fn epoch_record(&self, _: u64) -> Result<Option<EpochRecord>, crate::StoreError> {
+        fn epoch_summary(&self, _: u64) -> Result<Option<EpochSummary>, crate::StoreError> {
+            Ok(None)
+        }
+        fn epoch_miner(
+            &self,
+            _: u64,
+            _: &PublicKey,
+        ) -> Result<Option<EpochMiner>, crate::StoreError> {
+            Ok(None)
+        }
+        fn epoch_miner_at(&self, _: u64, _: u64) -> Result<Option<PublicKey>, crate::StoreError> {
             Ok(None)
         }
         fn miner_record(&self, _: &PublicKey) -> Result<Option<MinerRecord>, crate::StoreError> {

@@ -35,8 +35,12 @@ pub enum StateKey {
     Validator(PublicKey),
     /// A punished offence (namespace `0x03`, 32-byte offence id; value: empty).
     Offence(Hash),
-    /// A RIP-200 epoch record (namespace `0x04`, epoch as u64 big-endian).
+    /// A RIP-200 epoch summary (namespace `0x04`, epoch as u64 big-endian).
     Epoch(u64),
+    /// The `i`-th miner of an epoch (namespace `0x07`, epoch and index as u64 big-endian).
+    EpochMinerAt(u64, u64),
+    /// A miner's entry in an epoch (namespace `0x08`, epoch as u64 big-endian, 32-byte key).
+    EpochMiner(u64, PublicKey),
     /// A RIP-200 miner record (namespace `0x05`, 32-byte miner key).
     Miner(PublicKey),
     /// RIP-200 issuance totals (namespace `0x06`, no key).
@@ -54,6 +58,13 @@ impl StateKey {
             StateKey::Epoch(epoch) => h.update(&[0x04]).update(&epoch.to_be_bytes()),
             StateKey::Miner(k) => h.update(&[0x05]).update(&k.0),
             StateKey::Rip200Totals => h.update(&[0x06]),
+            StateKey::EpochMinerAt(epoch, i) => h
+                .update(&[0x07])
+                .update(&epoch.to_be_bytes())
+                .update(&i.to_be_bytes()),
+            StateKey::EpochMiner(epoch, k) => {
+                h.update(&[0x08]).update(&epoch.to_be_bytes()).update(&k.0)
+            }
         };
         KeyHash(h.finish().0)
     }
@@ -119,12 +130,30 @@ pub fn compute_update(
                 .iter()
                 .map(|id| (StateKey::Offence(*id).key_hash(), Some(Vec::new()))),
         )
-        .chain(changes.rip200.epochs.iter().map(|(epoch, record)| {
+        .chain(changes.rip200.summaries.iter().map(|(epoch, summary)| {
             (
                 StateKey::Epoch(*epoch).key_hash(),
-                Some(codec::encode(record)),
+                Some(codec::encode(summary)),
             )
         }))
+        .chain(changes.rip200.index.iter().map(|((epoch, i), miner)| {
+            (
+                StateKey::EpochMinerAt(*epoch, *i).key_hash(),
+                Some(codec::encode(miner)),
+            )
+        }))
+        .chain(
+            changes
+                .rip200
+                .entries
+                .iter()
+                .map(|((epoch, miner), entry)| {
+                    (
+                        StateKey::EpochMiner(*epoch, *miner).key_hash(),
+                        Some(codec::encode(entry)),
+                    )
+                }),
+        )
         .chain(changes.rip200.miners.iter().map(|(key, record)| {
             (
                 StateKey::Miner(*key).key_hash(),

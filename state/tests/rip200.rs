@@ -16,6 +16,7 @@ use rustchain_primitives::{
     Checkpoint, Event, HardwareEvidence, Hash, KeyPair, PublicKey, Signature,
 };
 use rustchain_state::execution::StateReader;
+use rustchain_state::rip200::epoch_miners;
 use rustchain_state::{BlockContext, BlockExecutionError, Chain, ChainError};
 
 fn genesis() -> Genesis {
@@ -187,11 +188,16 @@ fn an_epoch_is_settled_once_exactly_and_survives_rollback() {
     // Window 1: only a.
     commit(&chain, 14, vec![attest(&chain, &a, 6, 3)]).unwrap();
 
-    let record = chain.head_state().epoch_record(0).unwrap().unwrap();
-    assert_eq!(record.miners.len(), 3);
-    assert!(record.settlement.is_none());
+    let record = epoch_miners(&chain.head_state(), 0).unwrap();
+    assert_eq!(record.len(), 3);
+    assert!(chain
+        .head_state()
+        .epoch_summary(0)
+        .unwrap()
+        .unwrap()
+        .settlement
+        .is_none());
     let entries: Vec<EpochEntry> = record
-        .miners
         .iter()
         .map(|m| EpochEntry {
             miner: m.miner,
@@ -252,8 +258,18 @@ fn an_epoch_is_settled_once_exactly_and_survives_rollback() {
         .sum();
     assert_eq!(credited, pot.base_units());
     let state = chain.head_state();
-    let settled = state.epoch_record(0).unwrap().unwrap().settlement.unwrap();
-    assert_eq!((settled.height, settled.pot), (settling_height, pot));
+    let settled = state.epoch_summary(0).unwrap().unwrap().settlement.unwrap();
+    assert_eq!(
+        (settled.height, settled.pot, settled.paid),
+        (settling_height, pot, pot)
+    );
+    for m in epoch_miners(&state, 0).unwrap() {
+        let i = [&a, &b, &c]
+            .iter()
+            .position(|k| k.public_key() == m.miner)
+            .unwrap();
+        assert_eq!(m.reward.unwrap().base_units(), paid[i]);
+    }
     assert_eq!(state.rip200_totals().unwrap().issued, pot);
     let a_record = state.miner_record(&a.public_key()).unwrap().unwrap();
     assert_eq!(a_record.attestations, 2);
@@ -269,7 +285,7 @@ fn an_epoch_is_settled_once_exactly_and_survives_rollback() {
     assert_eq!(balance(&chain, &a.public_key()), before[0]);
     assert!(chain
         .head_state()
-        .epoch_record(0)
+        .epoch_summary(0)
         .unwrap()
         .unwrap()
         .settlement

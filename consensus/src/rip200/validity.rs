@@ -119,6 +119,14 @@ pub enum AttestationInvalid {
         /// this attestation's profile
         this: Hash,
     },
+    /// The epoch already has the most miners the genesis allows, and this one is new.
+    #[error("epoch {epoch} already has {max} miners, the most allowed")]
+    EpochFull {
+        /// epoch
+        epoch: u64,
+        /// the genesis limit
+        max: u64,
+    },
     /// The miner already attested this window.
     #[error("miner already attested epoch {epoch} window {window}")]
     DuplicateWindow {
