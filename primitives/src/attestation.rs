@@ -841,6 +841,30 @@ mod tests {
     }
 
     #[test]
+    fn a_block_list_refuses_an_attestation_above_the_size_limit() {
+        let key = KeyPair::from_secret_bytes(&[3; 32]).unwrap();
+        let mut body = sample(&key).body;
+        let long = |c: char| c.to_string().repeat(MAX_EVIDENCE_STRING);
+        body.evidence.platform.dmi = (0..MAX_EVIDENCE_ITEMS)
+            .map(|_| (long('k'), long('v')))
+            .collect();
+        body.evidence.platform.container_markers = vec![long('m'); MAX_EVIDENCE_ITEMS];
+        body.evidence.unmeasured = vec![long('u'); MAX_EVIDENCE_ITEMS];
+        body.profile_hash = body.evidence.profile_hash();
+        let big = body.sign(&key);
+        // Within every field limit, but too large as a whole.
+        big.check_well_formed().unwrap();
+        assert!(big.encoded_len() > MAX_ATTESTATION_BYTES);
+        let mut bytes = 1u32.to_le_bytes().to_vec();
+        bytes.extend(codec::encode(&big));
+        let err = deserialize_list(&mut bytes.as_slice()).unwrap_err();
+        assert!(err.to_string().contains("above the limit"), "{err}");
+        let mut small = 1u32.to_le_bytes().to_vec();
+        small.extend(codec::encode(&sample(&key)));
+        assert_eq!(deserialize_list(&mut small.as_slice()).unwrap().len(), 1);
+    }
+
+    #[test]
     fn leading_zero_bits_counts_across_bytes() {
         let mut h = Hash([0xff; 32]);
         assert_eq!(leading_zero_bits(&h), 0);

@@ -339,3 +339,98 @@ fn stale_and_foreign_references_are_refused_in_blocks() {
     ));
     commit(&chain, 2, vec![a]).unwrap();
 }
+
+#[test]
+fn a_full_epoch_refuses_new_miners_but_not_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = dev_genesis();
+    spec.rip200.max_miners_per_epoch = 2;
+    let chain = Chain::open(dir.path(), spec.validate().unwrap()).unwrap();
+    commit(&chain, 1, vec![]).unwrap();
+    commit(
+        &chain,
+        2,
+        vec![
+            attest(&chain, &miner(1), 6, 1),
+            attest(&chain, &miner(2), 8, 1),
+        ],
+    )
+    .unwrap();
+    let third = attest(&chain, &miner(3), 10, 2);
+    assert!(matches!(
+        chain.check_attestation(&third, 3, true).unwrap(),
+        Err(AttestationInvalid::EpochFull { max: 2, .. })
+    ));
+    assert!(matches!(
+        commit(&chain, 3, vec![third]),
+        Err(ChainError::Execution(
+            BlockExecutionError::InvalidAttestation {
+                reason: AttestationInvalid::EpochFull { .. },
+                ..
+            }
+        ))
+    ));
+    // Enrolled miners keep attesting; the next epoch starts empty.
+    commit(&chain, 13, vec![]).unwrap();
+    commit(&chain, 14, vec![attest(&chain, &miner(1), 6, 3)]).unwrap();
+    commit(&chain, 60, vec![]).unwrap();
+    let next = attest(&chain, &miner(3), 10, 5);
+    assert!(chain.check_attestation(&next, 61, true).unwrap().is_ok());
+}
+
+#[test]
+fn block_building_keeps_attestations_within_their_byte_budget() {
+    use rustchain_primitives::attestation::{
+        MAX_ATTESTATION_BYTES, MAX_BLOCK_ATTESTATION_BYTES, MAX_EVIDENCE_ITEMS,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let chain = Chain::open(dir.path(), genesis()).unwrap();
+    commit(&chain, 1, vec![]).unwrap();
+    // Near-maximal attestations: long DMI fields and notes.
+    let big = |i: u16| {
+        let mut secret = [7u8; 32];
+        secret[..2].copy_from_slice(&i.to_be_bytes());
+        let key = KeyPair::from_secret_bytes(&secret).unwrap();
+        let mut a = attest(&chain, &key, 6, 1);
+        let mut body = a.body.clone();
+        body.evidence.platform.dmi = (0..MAX_EVIDENCE_ITEMS)
+            .map(|j| (format!("field_{j:02}_{}", "x".repeat(40)), "v".repeat(128)))
+            .collect();
+        body.evidence.unmeasured = (0..MAX_EVIDENCE_ITEMS).map(|_| "n".repeat(100)).collect();
+        body.profile_hash = body.evidence.profile_hash();
+        assert!(body.solve_pow(chain.genesis().rip200.pow_bits, 0, 1 << 24));
+        a = body.sign(&key);
+        assert!(
+            a.encoded_len() <= MAX_ATTESTATION_BYTES,
+            "{}",
+            a.encoded_len()
+        );
+        assert!(a.encoded_len() > 4_500, "{}", a.encoded_len());
+        a
+    };
+    let candidates: Vec<Attestation> = (1..=500u16).map(big).collect();
+    let total: usize = candidates.iter().map(Attestation::encoded_len).sum();
+    assert!(total > MAX_BLOCK_ATTESTATION_BYTES);
+    let proposer = dev_validator_key(0).unwrap();
+    let built = chain
+        .build(
+            &BlockContext {
+                proposer: proposer.public_key(),
+                slot: 2,
+            },
+            vec![],
+            candidates,
+            vec![],
+        )
+        .unwrap();
+    let used: usize = built
+        .attestations
+        .iter()
+        .map(Attestation::encoded_len)
+        .sum();
+    assert!(used <= MAX_BLOCK_ATTESTATION_BYTES, "{used}");
+    assert!(
+        used > MAX_BLOCK_ATTESTATION_BYTES - MAX_ATTESTATION_BYTES,
+        "{used}"
+    );
+}

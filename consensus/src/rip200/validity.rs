@@ -415,6 +415,27 @@ mod tests {
     }
 
     #[test]
+    fn simulated_mode_is_refused_on_a_mainnet_chain_id() {
+        let mut spec = dev_genesis();
+        spec.chain_id = ChainId::new("rustchain-mainnet").unwrap();
+        spec.accounts.clear();
+        spec.rip200.allow_simulated = true;
+        assert!(
+            spec.validate().is_err(),
+            "a mainnet genesis cannot allow simulation"
+        );
+        spec.rip200.allow_simulated = false;
+        let mainnet = spec.validate().unwrap();
+        let key = KeyPair::from_secret_bytes(&[5; 32]).unwrap();
+        let (a, _) = attestation(AttestationMode::Simulated);
+        let a = resign(a, &key, |b| b.chain_id = mainnet.chain_id.clone());
+        assert_eq!(
+            check_attestation(&a, &mainnet, 15, Some(REF), true),
+            Err(AttestationInvalid::SimulatedNotAllowed)
+        );
+    }
+
+    #[test]
     fn simulated_mode_needs_the_genesis_to_allow_it() {
         let (a, _) = attestation(AttestationMode::Simulated);
         let mut g = genesis();
