@@ -205,27 +205,6 @@ pub fn truncate(mut s: String) -> String {
     s
 }
 
-/// Names of the feature bits set, for reports.
-pub fn feature_names(features: u32) -> Vec<&'static str> {
-    [
-        (CpuidEvidence::FEATURE_SSE2, "SSE2"),
-        (CpuidEvidence::FEATURE_SSE3, "SSE3"),
-        (CpuidEvidence::FEATURE_SSE41, "SSE4.1"),
-        (CpuidEvidence::FEATURE_SSE42, "SSE4.2"),
-        (CpuidEvidence::FEATURE_AVX, "AVX"),
-        (CpuidEvidence::FEATURE_AVX2, "AVX2"),
-        (CpuidEvidence::FEATURE_AVX512F, "AVX-512F"),
-        (CpuidEvidence::FEATURE_AES, "AES"),
-        (CpuidEvidence::FEATURE_SHA, "SHA"),
-        (CpuidEvidence::FEATURE_LM, "LM"),
-        (CpuidEvidence::FEATURE_RDRAND, "RDRAND"),
-    ]
-    .iter()
-    .filter(|(bit, _)| features & bit != 0)
-    .map(|(_, name)| *name)
-    .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

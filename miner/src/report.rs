@@ -3,9 +3,9 @@
 use std::fmt::Write as _;
 
 use rustchain_consensus::rip200::MachineVerdict;
+use rustchain_primitives::attestation::CpuidEvidence;
 use serde_json::json;
 
-use crate::cpu::feature_names;
 use crate::evidence::Fingerprint;
 
 /// What a verdict means for the miner, in one line.
@@ -57,7 +57,7 @@ pub fn text(fp: &Fingerprint) -> String {
             let _ = writeln!(
                 out,
                 "  features    {}",
-                feature_names(cpu.features).join(" ")
+                CpuidEvidence::feature_names(cpu.features).join(" ")
             );
             let caches: Vec<String> = cpu
                 .caches

@@ -251,6 +251,30 @@ impl CpuidEvidence {
     pub fn has(&self, feature: FeatureBits) -> bool {
         self.features & feature == feature
     }
+
+    /// Every feature bit with its name.
+    pub const FEATURE_NAMES: &'static [(FeatureBits, &'static str)] = &[
+        (Self::FEATURE_SSE2, "SSE2"),
+        (Self::FEATURE_SSE3, "SSE3"),
+        (Self::FEATURE_SSE41, "SSE4.1"),
+        (Self::FEATURE_SSE42, "SSE4.2"),
+        (Self::FEATURE_AVX, "AVX"),
+        (Self::FEATURE_AVX2, "AVX2"),
+        (Self::FEATURE_AVX512F, "AVX-512F"),
+        (Self::FEATURE_AES, "AES-NI"),
+        (Self::FEATURE_SHA, "SHA"),
+        (Self::FEATURE_LM, "x86-64"),
+        (Self::FEATURE_RDRAND, "RDRAND"),
+    ];
+
+    /// The names of the bits set in `features`, in the order of [`Self::FEATURE_NAMES`].
+    pub fn feature_names(features: FeatureBits) -> Vec<&'static str> {
+        Self::FEATURE_NAMES
+            .iter()
+            .filter(|(bit, _)| features & bit != 0)
+            .map(|(_, name)| *name)
+            .collect()
+    }
 }
 
 /// Firmware, hypervisor and container signals from the operating system (Linux paths; empty

@@ -164,12 +164,7 @@ impl AttestApiServer for RpcContext {
             .map_err(internal)?
             .iter()
             .filter(|m| m.miner != body.miner)
-            .map(|m| EpochEntry {
-                miner: m.miner,
-                profile_hash: m.profile_hash,
-                windows: m.windows,
-                multiplier_bps: m.multiplier_bps,
-            })
+            .map(EpochMiner::entry)
             .collect();
         let mine = self
             .chain

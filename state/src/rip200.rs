@@ -98,6 +98,18 @@ pub struct EpochMiner {
     pub reward: Option<Amount>,
 }
 
+impl EpochMiner {
+    /// What the settlement needs of this entry.
+    pub fn entry(&self) -> EpochEntry {
+        EpochEntry {
+            miner: self.miner,
+            profile_hash: self.profile_hash,
+            windows: self.windows,
+            multiplier_bps: self.multiplier_bps,
+        }
+    }
+}
+
 /// An epoch's settlement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub struct Settlement {
@@ -363,15 +375,7 @@ impl<R: StateReader + ?Sized> BlockExecutor<'_, R> {
             .checked_sub(issued_so_far)
             .unwrap_or(Amount::ZERO);
         let pot = rules.reward_per_epoch.min(room);
-        let entries: Vec<EpochEntry> = miners
-            .iter()
-            .map(|m| EpochEntry {
-                miner: m.miner,
-                profile_hash: m.profile_hash,
-                windows: m.windows,
-                multiplier_bps: m.multiplier_bps,
-            })
-            .collect();
+        let entries: Vec<EpochEntry> = miners.iter().map(EpochMiner::entry).collect();
         let payouts: BTreeMap<PublicKey, Amount> = settle(pot, &entries)
             .into_iter()
             .map(|p| (p.miner, p.amount))

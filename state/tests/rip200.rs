@@ -199,12 +199,7 @@ fn an_epoch_is_settled_once_exactly_and_survives_rollback() {
         .is_none());
     let entries: Vec<EpochEntry> = record
         .iter()
-        .map(|m| EpochEntry {
-            miner: m.miner,
-            profile_hash: m.profile_hash,
-            windows: m.windows,
-            multiplier_bps: m.multiplier_bps,
-        })
+        .map(rustchain_state::rip200::EpochMiner::entry)
         .collect();
     assert!(
         entries.iter().all(|e| e.multiplier_bps > 0),

@@ -549,11 +549,7 @@ fn hardware_class(
     let mut caps = Vec::new();
     let extra = cpu.features & cpu_table::forbidden_features(class, cpu);
     if extra != 0 {
-        let names: Vec<&str> = cpu_table::FEATURE_NAMES
-            .iter()
-            .filter(|(bit, _)| extra & bit != 0)
-            .map(|(_, name)| *name)
-            .collect();
+        let names = CpuidEvidence::feature_names(extra);
         caps.push(format!(
             "CPUID reports {} which no {} CPU had",
             names.join(", "),

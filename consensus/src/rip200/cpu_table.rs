@@ -121,21 +121,6 @@ fn centaur(family: u32, model: u32) -> Generation {
     }
 }
 
-/// One feature bit with its name.
-pub(crate) const FEATURE_NAMES: &[(FeatureBits, &str)] = &[
-    (CpuidEvidence::FEATURE_SSE2, "SSE2"),
-    (CpuidEvidence::FEATURE_SSE3, "SSE3"),
-    (CpuidEvidence::FEATURE_SSE41, "SSE4.1"),
-    (CpuidEvidence::FEATURE_SSE42, "SSE4.2"),
-    (CpuidEvidence::FEATURE_AVX, "AVX"),
-    (CpuidEvidence::FEATURE_AVX2, "AVX2"),
-    (CpuidEvidence::FEATURE_AVX512F, "AVX-512F"),
-    (CpuidEvidence::FEATURE_AES, "AES-NI"),
-    (CpuidEvidence::FEATURE_SHA, "SHA"),
-    (CpuidEvidence::FEATURE_LM, "x86-64 long mode"),
-    (CpuidEvidence::FEATURE_RDRAND, "RDRAND"),
-];
-
 /// The features no CPU of `class` had. Excavator (AMD family 15h, model 60h and above) is the
 /// one classic generation with AVX2.
 pub(crate) fn forbidden_features(class: HardwareClass, cpu: &CpuidEvidence) -> FeatureBits {
