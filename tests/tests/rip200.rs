@@ -347,3 +347,51 @@ async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
         .unwrap();
     assert_eq!(again, rewards);
 }
+
+/// An attestation submitted to a full node (which produces nothing) reaches the validator by
+/// gossip and is put in its block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attestations_submitted_to_a_full_node_are_gossiped_to_the_validator() {
+    let mut net = Testnet::write(
+        1,
+        1,
+        SLOT_MS,
+        &[
+            "--epoch-slots",
+            &EPOCH_SLOTS.to_string(),
+            "--attestation-windows",
+            &WINDOWS.to_string(),
+        ],
+    );
+    net.start(0, &[]);
+    net.start(1, &[]);
+    // The full node has synced and is connected.
+    let validator_head = rustchain_tests::head(net.node(0)).await.head.height;
+    wait_until(net.node(1), |http| async move {
+        let h: rustchain_rpc_types::HeadJson =
+            http.request("chain_getHead", rpc_params![]).await.unwrap();
+        let health: rustchain_rpc_types::HealthJson =
+            http.request("system_health", rpc_params![]).await.unwrap();
+        (h.head.height >= validator_head && health.peers >= 1).then_some(())
+    })
+    .await;
+    let miner = Miner {
+        key: KeyPair::generate(),
+        cores: 6,
+        vm: false,
+    };
+    let key = miner.key.public_key();
+    // Submit in the first window where the full node accepts it (it may lag by a slot).
+    let ch = challenge(net.node(1)).await;
+    let epoch = ch.epoch + 1;
+    let ch = challenge_for(net.node(1), epoch, 0).await.unwrap();
+    let result = submit(net.node(1), &attestation(&ch, &miner)).await;
+    assert_eq!(result.epoch, epoch);
+    // The validator's chain records it: only gossip could have brought it there.
+    let record: MinerJson = wait_until(net.node(0), |http| async move {
+        let m: Result<MinerJson, _> = http.request("miner_get", rpc_params![key]).await;
+        m.ok()
+    })
+    .await;
+    assert_eq!((record.last_epoch, record.attestations), (epoch, 1));
+}
