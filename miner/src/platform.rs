@@ -29,13 +29,14 @@ pub fn collect(fs: &FsRoot) -> PlatformEvidence {
     let cpuinfo = fs.read("proc/cpuinfo").unwrap_or_default();
     let first = first_processor(&cpuinfo);
 
-    let mut dmi = dmi_fields(fs);
-    dmi.extend(platform_descriptors(fs, &first));
-    dmi.truncate(MAX_EVIDENCE_ITEMS);
-    let dmi = dmi
-        .into_iter()
-        .map(|(k, v)| (truncate(k), truncate(v)))
-        .collect();
+    let bounded = |mut list: Vec<(String, String)>| -> Vec<(String, String)> {
+        list.truncate(MAX_EVIDENCE_ITEMS);
+        list.into_iter()
+            .map(|(k, v)| (truncate(k), truncate(v)))
+            .collect()
+    };
+    let dmi = bounded(dmi_fields(fs));
+    let descriptors = bounded(platform_descriptors(fs, &first));
 
     let cpuinfo_hypervisor_flag = cpuinfo
         .lines()
@@ -59,6 +60,7 @@ pub fn collect(fs: &FsRoot) -> PlatformEvidence {
 
     PlatformEvidence {
         dmi,
+        descriptors,
         sys_hypervisor,
         cpuinfo_hypervisor_flag,
         device_tree_hypervisor,

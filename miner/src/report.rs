@@ -99,6 +99,14 @@ pub fn text(fp: &Fingerprint) -> String {
     let p = &e.platform;
     let dmi: Vec<String> = p.dmi.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let _ = writeln!(out, "  dmi         {}", none_if_empty(&dmi.join("; ")));
+    let descriptors: Vec<String> = p
+        .descriptors
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !descriptors.is_empty() {
+        let _ = writeln!(out, "  descriptors {}", descriptors.join("; "));
+    }
     let _ =
         writeln!(
         out,

@@ -295,6 +295,11 @@ pub struct PlatformEvidence {
     /// `/sys/class/dmi/id/*` (or `dmidecode`) values: `(field, value)`, e.g.
     /// `("sys_vendor", "QEMU")`, `("product_name", "Surface Laptop 3")`, `("bios_vendor", ...)`.
     pub dmi: Vec<(String, String)>,
+    /// Platform descriptors of machines whose firmware is not SMBIOS (device tree, POWER,
+    /// s390, SPARC) and of the Xen control domain: `(source:key, value)`, e.g.
+    /// `("xen:capabilities", "control_d")`, `("dt:compatible", "linux,dummy-virt")`. The keys
+    /// are listed in `rustchain_consensus::rip200::classify::platform_keys`.
+    pub descriptors: Vec<(String, String)>,
     /// `/sys/hypervisor/type` (`xen`, ...).
     pub sys_hypervisor: Option<String>,
     /// The `hypervisor` flag in /proc/cpuinfo.
@@ -395,6 +400,7 @@ struct StableProfile<'a> {
     logical_cpus: u32,
     memory_gib: u64,
     dmi: &'a [(String, String)],
+    descriptors: &'a [(String, String)],
     cpuinfo_model: Option<&'a str>,
 }
 
@@ -414,6 +420,7 @@ impl HardwareEvidence {
             logical_cpus: self.logical_cpus,
             memory_gib: self.memory_mib / 1024,
             dmi: &self.platform.dmi,
+            descriptors: &self.platform.descriptors,
             cpuinfo_model: self.platform.cpuinfo_model.as_deref(),
         };
         tagged_hash(Tag::HardwareProfile, &codec::encode(&stable))
@@ -434,6 +441,7 @@ impl HardwareEvidence {
             })
             .chain(std::iter::once(&self.os))
             .chain(self.platform.dmi.iter().flat_map(|(k, v)| [k, v]))
+            .chain(self.platform.descriptors.iter().flat_map(|(k, v)| [k, v]))
             .chain(self.platform.sys_hypervisor.iter())
             .chain(self.platform.device_tree_hypervisor.iter())
             .chain(self.platform.container_markers.iter())
@@ -450,6 +458,11 @@ impl HardwareEvidence {
         }
         let lists = [
             ("DMI fields", self.platform.dmi.len(), MAX_EVIDENCE_ITEMS),
+            (
+                "platform descriptors",
+                self.platform.descriptors.len(),
+                MAX_EVIDENCE_ITEMS,
+            ),
             (
                 "container markers",
                 self.platform.container_markers.len(),

@@ -108,11 +108,10 @@ pub struct Classification {
 /// Bare metal takes about 100-250 cycles; a VM exit costs well over a thousand.
 pub const CPUID_TRAP_CYCLES: u32 = 1_000;
 
-/// Names of the platform descriptors a miner records next to the SMBIOS fields in
-/// `PlatformEvidence::dmi`, for machines whose firmware is not SMBIOS (device tree, POWER,
-/// s390, SPARC) and for the Xen control domain. A field name with a `:` is one of these; a
-/// field name without is an SMBIOS field named as in /sys/class/dmi/id (`sys_vendor`,
-/// `product_name`, `bios_vendor`...).
+/// Keys of `PlatformEvidence::descriptors`: the platform descriptors of machines whose
+/// firmware is not SMBIOS (device tree, POWER, s390, SPARC) and of the Xen control domain.
+/// (SMBIOS fields go in `PlatformEvidence::dmi`, named as in /sys/class/dmi/id: `sys_vendor`,
+/// `product_name`, `bios_vendor`...)
 pub mod platform_keys {
     /// /proc/xen/capabilities (`control_d` in the Xen control domain, empty in a PV guest).
     pub const XEN_CAPABILITIES: &str = "xen:capabilities";
@@ -246,11 +245,12 @@ impl<'a> Facts<'a> {
         let mut platform = Vec::new();
         for (field, value) in &evidence.platform.dmi {
             let pair = (field.trim(), value.trim());
-            if field.contains(':') {
-                platform.push(pair);
-            } else if !pair.1.is_empty() {
+            if !pair.1.is_empty() {
                 dmi.push(pair);
             }
+        }
+        for (key, value) in &evidence.platform.descriptors {
+            platform.push((key.trim(), value.trim()));
         }
         dmi.sort_unstable();
         dmi.dedup();
@@ -862,14 +862,14 @@ mod tests {
     fn xen_dom0_is_bare_metal_and_a_pv_guest_is_not() {
         let mut e = ryzen();
         e.platform.sys_hypervisor = Some("xen".into());
-        e.platform.dmi = vec![
+        e.platform.descriptors = vec![
             (platform_keys::XEN_CAPABILITIES.into(), "control_d".into()),
             (platform_keys::XEN_BUS.into(), "present".into()),
         ];
         let c = classify(&e);
         assert_eq!(c.verdict, MachineVerdict::BareMetal, "{:?}", c.reasons);
         assert!(has_reason(&c, "Xen dom0"));
-        e.platform.dmi = vec![(platform_keys::XEN_CAPABILITIES.into(), String::new())];
+        e.platform.descriptors = vec![(platform_keys::XEN_CAPABILITIES.into(), String::new())];
         assert_eq!(classify(&e).verdict, MachineVerdict::VirtualMachine);
     }
 
@@ -891,7 +891,7 @@ mod tests {
             let mut e = ryzen();
             e.cpuid = None;
             e.arch = Arch::Other;
-            e.platform.dmi = vec![(key.into(), value.into())];
+            e.platform.descriptors = vec![(key.into(), value.into())];
             assert_eq!(
                 classify(&e).verdict,
                 MachineVerdict::VirtualMachine,
