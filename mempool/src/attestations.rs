@@ -40,7 +40,10 @@ pub enum AttestationRejection {
 /// Pending attestations.
 #[derive(Debug, Default)]
 pub struct AttestationPool {
-    by_slot: BTreeMap<(PublicKey, u64, u32), (Hash, Attestation)>,
+    /// By (miner, epoch, window): (arrival number, id, attestation).
+    by_slot: BTreeMap<(PublicKey, u64, u32), (u64, Hash, Attestation)>,
+    /// Arrivals so far (orders candidates first come, first served).
+    arrivals: u64,
 }
 
 impl AttestationPool {
@@ -61,7 +64,7 @@ impl AttestationPool {
 
     /// Is this exact attestation pending?
     pub fn contains(&self, id: &Hash) -> bool {
-        self.by_slot.values().any(|(h, _)| h == id)
+        self.by_slot.values().any(|(_, h, _)| h == id)
     }
 
     /// Adds an attestation whose rules were checked by the caller.
@@ -78,15 +81,17 @@ impl AttestationPool {
             return Err(AttestationRejection::PoolFull);
         }
         let id = attestation.hash();
-        self.by_slot.insert(key, (id, attestation));
+        self.arrivals += 1;
+        self.by_slot.insert(key, (self.arrivals, id, attestation));
         Ok(id)
     }
 
-    /// Candidates for a block, oldest window first.
+    /// Candidates for a block: oldest window first, then first come, first served (not by
+    /// key, which a miner could grind for priority).
     pub fn candidates(&self) -> Vec<Attestation> {
-        let mut list: Vec<&Attestation> = self.by_slot.values().map(|(_, a)| a).collect();
-        list.sort_by_key(|a| (a.body.epoch, a.body.window, a.body.miner));
-        list.into_iter().cloned().collect()
+        let mut list: Vec<&(u64, Hash, Attestation)> = self.by_slot.values().collect();
+        list.sort_by_key(|(arrival, _, a)| (a.body.epoch, a.body.window, *arrival));
+        list.into_iter().map(|(_, _, a)| a.clone()).collect()
     }
 
     /// Removes attestations that a block included (by id).
@@ -140,4 +145,98 @@ pub fn admit_attestation(
         Err(e) => return Ok(Err(e.into())),
     };
     Ok(pool.lock().insert(attestation).map(|id| (id, scored)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustchain_primitives::attestation::{PlatformEvidence, TimingEvidence};
+    use rustchain_primitives::{
+        Arch, AttestationBody, AttestationMode, ChainId, Checkpoint, HardwareEvidence, KeyPair,
+    };
+
+    fn attestation(miner: u8, epoch: u64, window: u32) -> Attestation {
+        let key = KeyPair::from_secret_bytes(&[miner; 32]).unwrap();
+        let evidence = HardwareEvidence {
+            arch: Arch::X86_64,
+            cpuid: None,
+            logical_cpus: 4,
+            physical_cores: None,
+            memory_mib: 4_096,
+            os: "test".into(),
+            platform: PlatformEvidence::default(),
+            timing: TimingEvidence::default(),
+            unmeasured: vec![],
+        };
+        AttestationBody {
+            chain_id: ChainId::new("dev-test").unwrap(),
+            miner: key.public_key(),
+            epoch,
+            window,
+            reference: Checkpoint::default(),
+            mode: AttestationMode::Simulated,
+            profile_hash: evidence.profile_hash(),
+            evidence,
+            pow_nonce: 0,
+        }
+        .sign(&key)
+    }
+
+    #[test]
+    fn one_per_miner_and_window_first_come_first_served() {
+        let mut pool = AttestationPool::new();
+        // Arrival order 9, 1, 5 within window 1; an older window arrives last.
+        for m in [9, 1, 5] {
+            pool.insert(attestation(m, 2, 1)).unwrap();
+        }
+        pool.insert(attestation(7, 2, 0)).unwrap();
+        assert_eq!(
+            pool.insert(attestation(9, 2, 1)),
+            Err(AttestationRejection::AlreadyPending {
+                epoch: 2,
+                window: 1
+            })
+        );
+        let order: Vec<(u32, PublicKey)> = pool
+            .candidates()
+            .iter()
+            .map(|a| (a.body.window, a.body.miner))
+            .collect();
+        let key = |m: u8| KeyPair::from_secret_bytes(&[m; 32]).unwrap().public_key();
+        assert_eq!(
+            order,
+            vec![(0, key(7)), (1, key(9)), (1, key(1)), (1, key(5))]
+        );
+        let first = pool.candidates()[0].hash();
+        assert!(pool.contains(&first));
+        assert!(!pool.contains(&attestation(8, 2, 1).hash()));
+    }
+
+    #[test]
+    fn prune_drops_past_epochs_and_recorded_windows() {
+        let mut pool = AttestationPool::new();
+        pool.insert(attestation(1, 1, 4)).unwrap();
+        pool.insert(attestation(2, 2, 0)).unwrap();
+        pool.insert(attestation(3, 2, 0)).unwrap();
+        let recorded = KeyPair::from_secret_bytes(&[3; 32]).unwrap().public_key();
+        pool.prune(2, |miner, _, _| *miner == recorded);
+        let left: Vec<u64> = pool.candidates().iter().map(|a| a.body.epoch).collect();
+        assert_eq!(left, vec![2]);
+        assert_eq!(pool.len(), 1);
+    }
+
+    #[test]
+    fn a_full_pool_refuses() {
+        let mut pool = AttestationPool::new();
+        for i in 0..MAX_POOLED_ATTESTATIONS {
+            // Distinct (miner, epoch, window) keys; the pool does not check signatures.
+            let mut a = attestation(1, 0, 0);
+            a.body.epoch = i as u64;
+            pool.insert(a).unwrap();
+        }
+        assert_eq!(
+            pool.insert(attestation(2, 0, 0)),
+            Err(AttestationRejection::PoolFull)
+        );
+    }
 }
