@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use rustchain_benches::BenchChain;
-use rustchain_node::import::{import_block, verify_signatures};
+use rustchain_node::import::{execute_and_commit, import_block, verify_signatures};
 use rustchain_primitives::{Account, Address, Amount, KeyPair};
 use rustchain_state::tree::StateChanges;
 
@@ -135,6 +135,23 @@ fn commit_and_import(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
+    // The same block when every transaction was already verified at mempool admission (the
+    // usual case for gossiped transactions): execution, state root and commit only.
+    let bench = RefCell::new(BenchChain::new(BLOCK));
+    g.bench_function(
+        BenchmarkId::new("import_pooled", format!("txs={BLOCK}")),
+        |b| {
+            b.iter_batched(
+                || {
+                    let mut bench = bench.borrow_mut();
+                    let txs = bench.transfers(BLOCK);
+                    bench.block(txs)
+                },
+                |block| execute_and_commit(&bench.borrow().chain, &block, &[true; BLOCK]).unwrap(),
+                BatchSize::PerIteration,
+            )
+        },
+    );
     g.finish();
 }
 

@@ -197,6 +197,12 @@ impl Mempool {
         self.bytes
     }
 
+    /// Is this exact transaction (by id, which covers its signature) pooled? Every pooled
+    /// transaction's signature has been verified.
+    pub fn contains(&self, hash: &Hash) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
     /// A pooled transaction by id.
     pub fn get(&self, hash: &Hash) -> Option<Arc<Transaction>> {
         let (sender, nonce) = self.by_hash.get(hash)?;

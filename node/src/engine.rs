@@ -459,7 +459,13 @@ impl Engine {
             .map_err(|e| corrupt(e.to_string()))?;
         if on_head {
             // The header and body were checked above against the head, with the active set.
-            match execute_and_commit(&self.chain, block) {
+            // Transactions already in our mempool had their signatures verified on admission.
+            let ids: Vec<Hash> = block.transactions.iter().map(Transaction::hash).collect();
+            let verified: Vec<bool> = {
+                let pool = self.mempool.lock();
+                ids.iter().map(|id| pool.contains(id)).collect()
+            };
+            match execute_and_commit(&self.chain, block, &verified) {
                 Ok(head) => {
                     self.fork_choice.mark_valid(&hash);
                     tracing::info!(

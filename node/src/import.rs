@@ -34,9 +34,18 @@ pub enum ImportError {
 
 /// Verifies every signature, in parallel. Returns the first failing index.
 pub fn verify_signatures(txs: &[Transaction]) -> Result<(), (usize, KeyError)> {
-    txs.par_iter()
-        .enumerate()
-        .try_for_each(|(i, tx)| tx.verify_signature().map_err(|e| (i, e)))
+    verify_unverified(txs, &[])
+}
+
+/// Verifies, in parallel, the signature of every transaction whose `verified` flag is not set
+/// (a missing flag counts as not set). Returns the first failing index.
+pub fn verify_unverified(txs: &[Transaction], verified: &[bool]) -> Result<(), (usize, KeyError)> {
+    txs.par_iter().enumerate().try_for_each(|(i, tx)| {
+        if verified.get(i).copied().unwrap_or(false) {
+            return Ok(());
+        }
+        tx.verify_signature().map_err(|e| (i, e))
+    })
 }
 
 /// Validates `block` as the child of the current head and commits it. Signatures are verified
@@ -65,19 +74,25 @@ pub fn import_block(chain: &Chain, block: &Block, now_ms: u64) -> Result<ChainHe
         now_ms,
     )?;
     check_body(block)?;
-    execute_and_commit(chain, block)
+    execute_and_commit(chain, block, &[])
 }
 
 /// The second half of [`import_block`], for a caller that has already checked the header and
 /// body of `block` against the current head (with the active validators at the head): verifies
-/// every transaction signature in parallel with execution, compares the roots and commits.
-pub fn execute_and_commit(chain: &Chain, block: &Block) -> Result<ChainHead, ImportError> {
+/// the transaction signatures in parallel with execution, compares the roots and commits.
+/// `verified[i]` set means transaction `i`'s exact bytes (its id covers the signature) were
+/// already verified, e.g. at mempool admission, and are not verified again.
+pub fn execute_and_commit(
+    chain: &Chain,
+    block: &Block,
+    verified: &[bool],
+) -> Result<ChainHead, ImportError> {
     let context = BlockContext {
         proposer: block.header.proposer,
         slot: block.header.slot,
     };
     let (verified, executed) = rayon::join(
-        || verify_signatures(&block.transactions),
+        || verify_unverified(&block.transactions, verified),
         || {
             chain.execute(
                 &context,
@@ -237,5 +252,17 @@ mod tests {
         let err = import_block(&chain, &tampered, u64::MAX).unwrap_err();
         assert!(err.to_string().contains("state root mismatch"), "{err}");
         assert_eq!(chain.head().height, 0);
+    }
+
+    #[test]
+    fn only_unverified_signatures_are_checked() {
+        let mut bad = transfer(0, 0, 5);
+        bad.signature.0[0] ^= 1;
+        let good = transfer(1, 0, 5);
+        let txs = vec![good, bad];
+        assert_eq!(verify_unverified(&txs, &[]).unwrap_err().0, 1);
+        assert_eq!(verify_unverified(&txs, &[true, false]).unwrap_err().0, 1);
+        // Marked verified (as a pooled transaction would be), it is not checked again.
+        assert!(verify_unverified(&txs, &[false, true]).is_ok());
     }
 }
