@@ -32,26 +32,10 @@ fn evidence(i: u32) -> HardwareEvidence {
                 | CpuidEvidence::FEATURE_AES
                 | CpuidEvidence::FEATURE_LM,
             caches: vec![
-                CacheLevel {
-                    level: 1,
-                    kind: 1,
-                    size_kib: 32,
-                },
-                CacheLevel {
-                    level: 1,
-                    kind: 2,
-                    size_kib: 32,
-                },
-                CacheLevel {
-                    level: 2,
-                    kind: 3,
-                    size_kib: 256,
-                },
-                CacheLevel {
-                    level: 3,
-                    kind: 3,
-                    size_kib: 12 * 1024,
-                },
+                CacheLevel::new(1, 1, 32),
+                CacheLevel::new(1, 2, 32),
+                CacheLevel::new(2, 3, 256),
+                CacheLevel::new(3, 3, 12 * 1024),
             ],
             hypervisor_bit: false,
             hypervisor_vendor: None,

@@ -142,36 +142,20 @@ fn caches<R: raw_cpuid::CpuIdReader>(cpuid: &CpuId<R>) -> Vec<CacheLevel> {
             let d = u32::from(l1.dcache_size());
             let i = u32::from(l1.icache_size());
             if d > 0 {
-                out.push(CacheLevel {
-                    level: 1,
-                    kind: 1,
-                    size_kib: d,
-                });
+                out.push(CacheLevel::new(1, 1, d));
             }
             if i > 0 {
-                out.push(CacheLevel {
-                    level: 1,
-                    kind: 2,
-                    size_kib: i,
-                });
+                out.push(CacheLevel::new(1, 2, i));
             }
         }
         if let Some(l23) = cpuid.get_l2_l3_cache_and_tlb_info() {
             let l2 = u32::from(l23.l2cache_size());
             let l3 = l23.l3cache_size().saturating_mul(512) as u32;
             if l2 > 0 {
-                out.push(CacheLevel {
-                    level: 2,
-                    kind: 3,
-                    size_kib: l2,
-                });
+                out.push(CacheLevel::new(2, 3, l2));
             }
             if l3 > 0 {
-                out.push(CacheLevel {
-                    level: 3,
-                    kind: 3,
-                    size_kib: l3,
-                });
+                out.push(CacheLevel::new(3, 3, l3));
             }
         }
     }

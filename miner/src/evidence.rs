@@ -186,11 +186,7 @@ pub fn simulated_evidence(miner: &PublicKey) -> HardwareEvidence {
                 | CpuidEvidence::FEATURE_SSE42
                 | CpuidEvidence::FEATURE_AVX2
                 | CpuidEvidence::FEATURE_LM,
-            caches: vec![CacheLevel {
-                level: 1,
-                kind: 1,
-                size_kib: 32,
-            }],
+            caches: vec![CacheLevel::new(1, 1, 32)],
             hypervisor_bit: false,
             hypervisor_vendor: None,
             hyperv_root_partition: false,

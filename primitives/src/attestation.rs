@@ -170,6 +170,17 @@ pub struct CacheLevel {
     pub size_kib: u32,
 }
 
+impl CacheLevel {
+    /// A cache level: `kind` 1 data, 2 instruction, 3 unified.
+    pub const fn new(level: u8, kind: u8, size_kib: u32) -> Self {
+        CacheLevel {
+            level,
+            kind,
+            size_kib,
+        }
+    }
+}
+
 /// What CPUID reported (x86 only).
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
@@ -735,18 +746,7 @@ mod tests {
                 brand: "AMD Ryzen 5 7600X 6-Core Processor".into(),
                 signature: 0x00a60f12,
                 features: CpuidEvidence::FEATURE_SSE42 | CpuidEvidence::FEATURE_AVX2,
-                caches: vec![
-                    CacheLevel {
-                        level: 1,
-                        kind: 1,
-                        size_kib: 32,
-                    },
-                    CacheLevel {
-                        level: 2,
-                        kind: 3,
-                        size_kib: 1024,
-                    },
-                ],
+                caches: vec![CacheLevel::new(1, 1, 32), CacheLevel::new(2, 3, 1024)],
                 hypervisor_bit: false,
                 hypervisor_vendor: None,
                 hyperv_root_partition: false,

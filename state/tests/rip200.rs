@@ -41,21 +41,9 @@ fn evidence(cores: u32) -> HardwareEvidence {
                 | CpuidEvidence::FEATURE_SHA
                 | CpuidEvidence::FEATURE_LM,
             caches: vec![
-                CacheLevel {
-                    level: 1,
-                    kind: 1,
-                    size_kib: 32,
-                },
-                CacheLevel {
-                    level: 2,
-                    kind: 3,
-                    size_kib: 1024,
-                },
-                CacheLevel {
-                    level: 3,
-                    kind: 3,
-                    size_kib: 32 * 1024,
-                },
+                CacheLevel::new(1, 1, 32),
+                CacheLevel::new(2, 3, 1024),
+                CacheLevel::new(3, 3, 32 * 1024),
             ],
             hypervisor_bit: false,
             hypervisor_vendor: None,

@@ -48,21 +48,9 @@ fn evidence(cores: u32, vm: bool) -> HardwareEvidence {
                 | CpuidEvidence::FEATURE_AES
                 | CpuidEvidence::FEATURE_LM,
             caches: vec![
-                CacheLevel {
-                    level: 1,
-                    kind: 1,
-                    size_kib: 32,
-                },
-                CacheLevel {
-                    level: 2,
-                    kind: 3,
-                    size_kib: 256,
-                },
-                CacheLevel {
-                    level: 3,
-                    kind: 3,
-                    size_kib: 12 * 1024,
-                },
+                CacheLevel::new(1, 1, 32),
+                CacheLevel::new(2, 3, 256),
+                CacheLevel::new(3, 3, 12 * 1024),
             ],
             hypervisor_bit: vm,
             hypervisor_vendor: vm.then(|| "KVMKVMKVM".to_string()),

@@ -679,18 +679,7 @@ mod tests {
             arch: Arch::X86_64,
             cpuid: Some(CpuidEvidence {
                 features: CpuidEvidence::FEATURE_AVX2 | CpuidEvidence::FEATURE_SHA,
-                caches: vec![
-                    CacheLevel {
-                        level: 1,
-                        kind: 1,
-                        size_kib: 32,
-                    },
-                    CacheLevel {
-                        level: 3,
-                        kind: 3,
-                        size_kib: 32_768,
-                    },
-                ],
+                caches: vec![CacheLevel::new(1, 1, 32), CacheLevel::new(3, 3, 32_768)],
                 ..cpu(
                     "AuthenticAMD",
                     "AMD Ryzen 5 7600X 6-Core Processor",
@@ -1024,18 +1013,7 @@ mod tests {
 
     fn core2_with_curve(points: &[(u32, u32)]) -> HardwareEvidence {
         let mut c = cpu("GenuineIntel", "Core 2", 0x06f6);
-        c.caches = vec![
-            CacheLevel {
-                level: 1,
-                kind: 1,
-                size_kib: 32,
-            },
-            CacheLevel {
-                level: 2,
-                kind: 3,
-                size_kib: 4_096,
-            },
-        ];
+        c.caches = vec![CacheLevel::new(1, 1, 32), CacheLevel::new(2, 3, 4_096)];
         let mut e = with_cpu(c);
         e.timing.cache_curve = curve(points);
         e
