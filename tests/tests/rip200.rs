@@ -383,3 +383,76 @@ async fn attestations_submitted_to_a_full_node_are_gossiped_to_the_validator() {
     .await;
     assert_eq!((record.last_epoch, record.attestations), (epoch, 1));
 }
+
+/// `rustchain-miner run` attests window after window on its own, with one status line each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_miner_run_loop_attests_every_window() {
+    let mut net = Testnet::write(
+        1,
+        0,
+        SLOT_MS,
+        &[
+            "--epoch-slots",
+            &EPOCH_SLOTS.to_string(),
+            "--attestation-windows",
+            &WINDOWS.to_string(),
+        ],
+    );
+    net.start(0, &[]);
+    let key_file = net.dir.path().join("run.key");
+    let (ok, stdout, stderr) = run_binary(
+        "rustchain-miner",
+        &["keygen", "--out", key_file.to_str().unwrap()],
+    );
+    assert!(ok, "keygen failed: {stdout}{stderr}");
+    let miner: PublicKey = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("miner public key: "))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let mut child = std::process::Command::new(rustchain_tests::binary("rustchain-miner"))
+        .args([
+            "run",
+            "--node",
+            &net.node(0).http_url(),
+            "--key",
+            key_file.to_str().unwrap(),
+            "--simulated",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Three windows on chain, each attested once (2 s windows).
+    let record: MinerJson = wait_until(net.node(0), |http| async move {
+        let m: Result<MinerJson, _> = http.request("miner_get", rpc_params![miner]).await;
+        m.ok().filter(|m| m.attestations >= 3)
+    })
+    .await;
+    child.kill().unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let status_lines = stdout.lines().filter(|l| l.contains("verdict=")).count();
+    assert!(status_lines >= 3, "one status line per window: {stdout}");
+    // No window twice: the chain would have refused it, and the attestation count would lag.
+    let rewards: Vec<EpochRewardsJson> = {
+        let mut out = Vec::new();
+        for epoch in record.first_epoch..=record.last_epoch {
+            let r: Result<EpochRewardsJson, _> = net
+                .node(0)
+                .http()
+                .request("epoch_getRewards", rpc_params![epoch])
+                .await;
+            out.extend(r.ok());
+        }
+        out
+    };
+    let windows: usize = rewards
+        .iter()
+        .flat_map(|r| r.miners.iter().filter(|m| m.miner == miner))
+        .map(|m| m.windows.len())
+        .sum();
+    assert_eq!(windows as u64, record.attestations);
+}
