@@ -829,7 +829,7 @@ impl Engine {
                     .epoch_miner(epoch, miner)
                     .ok()
                     .flatten()
-                    .is_some_and(|m| m.windows & 1u64.checked_shl(window).unwrap_or(0) != 0)
+                    .is_some_and(|m| m.has_window(window))
             });
         Ok(())
     }

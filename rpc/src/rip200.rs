@@ -5,7 +5,7 @@ use rustchain_consensus::rip200::{settle, EpochEntry, EpochSchedule, MachineVerd
 use rustchain_mempool::{admit_attestation, inclusion_slot};
 use rustchain_primitives::attestation::MAX_ATTESTATION_BYTES;
 use rustchain_primitives::{Address, Amount, Attestation, AttestationError, PublicKey};
-use rustchain_state::rip200::{epoch_miners, EpochMiner, EpochSummary, MinerRecord};
+use rustchain_state::rip200::{epoch_miners, window_bit, EpochMiner, EpochSummary, MinerRecord};
 use rustchain_state::StateReader;
 
 use crate::api::{AttestApiServer, EpochApiServer, MinerApiServer};
@@ -160,21 +160,17 @@ impl AttestApiServer for RpcContext {
         let body = &attestation.body;
         // O(miners in the epoch), bounded by the genesis `max_miners_per_epoch`, and paid for
         // by a fresh valid attestation per call.
-        let mut entries: Vec<EpochEntry> = epoch_miners(&self.chain.head_state(), scored.epoch)
-            .map_err(internal)?
+        let miners = epoch_miners(&self.chain.head_state(), scored.epoch).map_err(internal)?;
+        let mine = miners.iter().find(|m| m.miner == body.miner);
+        let mut entries: Vec<EpochEntry> = miners
             .iter()
             .filter(|m| m.miner != body.miner)
             .map(EpochMiner::entry)
             .collect();
-        let mine = self
-            .chain
-            .head_state()
-            .epoch_miner(scored.epoch, &body.miner)
-            .map_err(internal)?;
         entries.push(EpochEntry {
             miner: body.miner,
             profile_hash: body.profile_hash,
-            windows: mine.map_or(0, |m| m.windows) | 1u64.checked_shl(scored.window).unwrap_or(0),
+            windows: mine.map_or(0, |m| m.windows) | window_bit(scored.window),
             multiplier_bps: mine
                 .map_or(0, |m| m.multiplier_bps)
                 .max(scored.multiplier_bps),

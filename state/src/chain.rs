@@ -33,8 +33,8 @@ use crate::execution::{
     StateReader,
 };
 use crate::rip200::{
-    check_entry, EnrollmentRules, EpochMiner, EpochSummary, MinerRecord, Rip200Changes,
-    Rip200Totals, SettlementRules,
+    EnrollmentRules, EpochMiner, EpochSummary, MinerRecord, Rip200Changes, Rip200Totals,
+    SettlementRules,
 };
 use crate::rules::{TxInvalid, TxRules};
 use crate::store::{Store, StoreError};
@@ -545,24 +545,12 @@ impl Chain {
             Ok(s) => s,
             Err(e) => return Ok(Err(e)),
         };
+        // The state's rules, through the very code a block runs (its effects are discarded).
         let state = HeadState::new(&self.store);
-        match state.epoch_miner(scored.epoch, &attestation.body.miner)? {
-            Some(entry) => {
-                if let Err(e) = check_entry(&entry, attestation, &scored) {
-                    return Ok(Err(e));
-                }
-            }
-            None => {
-                let max = self.enrollment_rules().max_miners_per_epoch;
-                if state.epoch_summary(scored.epoch)?.map_or(0, |s| s.miners) >= max {
-                    return Ok(Err(AttestationInvalid::EpochFull {
-                        epoch: scored.epoch,
-                        max,
-                    }));
-                }
-            }
-        }
-        Ok(Ok(scored))
+        let mut executor = BlockExecutor::new(&state, &self.rules, &PublicKey::default());
+        Ok(executor
+            .apply_attestation(attestation, &scored, &self.enrollment_rules())?
+            .map(|()| scored))
     }
 
     fn enrollment_rules(&self) -> EnrollmentRules {

@@ -99,6 +99,11 @@ pub struct EpochMiner {
 }
 
 impl EpochMiner {
+    /// Did the miner attest `window`?
+    pub fn has_window(&self, window: u32) -> bool {
+        self.windows & window_bit(window) != 0
+    }
+
     /// What the settlement needs of this entry.
     pub fn entry(&self) -> EpochEntry {
         EpochEntry {
@@ -274,7 +279,7 @@ impl<R: StateReader + ?Sized> BlockExecutor<'_, R> {
     ) -> Result<Result<(), AttestationInvalid>, StoreError> {
         let body = &attestation.body;
         let epoch = scored.epoch;
-        let window_bit = 1u64.checked_shl(scored.window).unwrap_or(0);
+        let window_bit = window_bit(scored.window);
         let entry = match self.epoch_miner(epoch, &body.miner)? {
             Some(e) => {
                 if let Err(reason) = check_entry(&e, attestation, scored) {
@@ -428,14 +433,19 @@ impl<R: StateReader + ?Sized> BlockExecutor<'_, R> {
     }
 }
 
+/// Bit `window` of a window set (windows are below 64: the genesis allows at most 64).
+pub fn window_bit(window: u32) -> u64 {
+    1u64.checked_shl(window).unwrap_or(0)
+}
+
 /// The state's per-miner rules for a miner already enrolled in the epoch: one attestation per
 /// window, one hardware profile per epoch.
-pub fn check_entry(
+fn check_entry(
     entry: &EpochMiner,
     attestation: &Attestation,
     scored: &Scored,
 ) -> Result<(), AttestationInvalid> {
-    if entry.windows & 1u64.checked_shl(scored.window).unwrap_or(0) != 0 {
+    if entry.has_window(scored.window) {
         return Err(AttestationInvalid::DuplicateWindow {
             epoch: scored.epoch,
             window: scored.window,

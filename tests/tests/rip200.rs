@@ -137,11 +137,11 @@ async fn balance_at(node: &NodeProcess, address: &str, height: u64) -> u64 {
     account.balance.base_units()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
-    let mut net = Testnet::write(
+/// A one-validator network (plus `full_nodes` full nodes) with short epochs, not started.
+fn short_epoch_net(full_nodes: u32) -> Testnet {
+    Testnet::write(
         1,
-        0,
+        full_nodes,
         SLOT_MS,
         &[
             "--epoch-slots",
@@ -149,7 +149,31 @@ async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
             "--attestation-windows",
             &WINDOWS.to_string(),
         ],
+    )
+}
+
+/// `rustchain-miner keygen` into the network's directory: the key file and the public key it
+/// prints.
+fn miner_keygen(net: &Testnet, name: &str) -> (std::path::PathBuf, PublicKey) {
+    let key_file = net.dir.path().join(name);
+    let (ok, stdout, stderr) = run_binary(
+        "rustchain-miner",
+        &["keygen", "--out", key_file.to_str().unwrap()],
     );
+    assert!(ok, "keygen failed: {stdout}{stderr}");
+    let key = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("miner public key: "))
+        .expect("keygen prints the public key")
+        .trim()
+        .parse()
+        .unwrap();
+    (key_file, key)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
+    let mut net = short_epoch_net(0);
     net.start(0, &[]);
     let info: InfoJson = net
         .node(0)
@@ -188,19 +212,7 @@ async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
     ];
 
     // The hardware-mode miner's key.
-    let key_file = net.dir.path().join("miner.key");
-    let (ok, stdout, stderr) = run_binary(
-        "rustchain-miner",
-        &["keygen", "--out", key_file.to_str().unwrap()],
-    );
-    assert!(ok, "keygen failed: {stdout}{stderr}");
-    let hardware_miner: PublicKey = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("miner public key: "))
-        .expect("keygen prints the public key")
-        .trim()
-        .parse()
-        .unwrap();
+    let (key_file, hardware_miner) = miner_keygen(&net, "miner.key");
 
     // Attest every window of the next full epoch; the second miner skips window 2.
     let epoch = challenge(net.node(0)).await.epoch + 1;
@@ -340,17 +352,7 @@ async fn an_epoch_pays_exactly_its_pot_by_weight_across_a_restart() {
 /// gossip and is put in its block.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn attestations_submitted_to_a_full_node_are_gossiped_to_the_validator() {
-    let mut net = Testnet::write(
-        1,
-        1,
-        SLOT_MS,
-        &[
-            "--epoch-slots",
-            &EPOCH_SLOTS.to_string(),
-            "--attestation-windows",
-            &WINDOWS.to_string(),
-        ],
-    );
+    let mut net = short_epoch_net(1);
     net.start(0, &[]);
     net.start(1, &[]);
     // The full node has synced and is connected.
@@ -387,31 +389,9 @@ async fn attestations_submitted_to_a_full_node_are_gossiped_to_the_validator() {
 /// `rustchain-miner run` attests window after window on its own, with one status line each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_miner_run_loop_attests_every_window() {
-    let mut net = Testnet::write(
-        1,
-        0,
-        SLOT_MS,
-        &[
-            "--epoch-slots",
-            &EPOCH_SLOTS.to_string(),
-            "--attestation-windows",
-            &WINDOWS.to_string(),
-        ],
-    );
+    let mut net = short_epoch_net(0);
     net.start(0, &[]);
-    let key_file = net.dir.path().join("run.key");
-    let (ok, stdout, stderr) = run_binary(
-        "rustchain-miner",
-        &["keygen", "--out", key_file.to_str().unwrap()],
-    );
-    assert!(ok, "keygen failed: {stdout}{stderr}");
-    let miner: PublicKey = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("miner public key: "))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let (key_file, miner) = miner_keygen(&net, "run.key");
     let mut child = std::process::Command::new(rustchain_tests::binary("rustchain-miner"))
         .args([
             "run",
