@@ -87,6 +87,7 @@ fn state_root(c: &mut Criterion) {
                         validators: &BTreeMap::new(),
                         offences: &BTreeSet::new(),
                         rip200: &Default::default(),
+                        entries: &BTreeMap::new(),
                     },
                 )
                 .unwrap()

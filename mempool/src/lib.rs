@@ -43,6 +43,13 @@ pub fn admit(
     if let Err(e) = tx.verify_signature() {
         return Ok(Err(TxInvalid::BadSignature(e.to_string()).into()));
     }
+    if let Err(reason) = rustchain_state::precheck_payload(
+        &chain.head_state(),
+        &chain.rules().chain_id,
+        &tx.body.payload,
+    )? {
+        return Ok(Err(Rejection::WouldFail(reason)));
+    }
     let account = chain.account(&tx.body.sender_address(), None)?;
     Ok(pool.lock().add(tx, account, now_ms, true))
 }
@@ -88,6 +95,11 @@ pub enum Rejection {
         /// limit
         max: usize,
     },
+    /// The payload would certainly fail against the head state (a multisig call that is not
+    /// approved, not current, or for an unregistered account; a multisig account registered
+    /// twice), so admitting it would only burn the sender's fee.
+    #[error("the payload would fail: {0}")]
+    WouldFail(rustchain_primitives::receipt::FailureReason),
     /// Already in the pool.
     #[error("transaction {0} is already in the pool")]
     AlreadyKnown(Hash),

@@ -50,6 +50,10 @@ pub enum Tag {
     AttestationPow,
     /// Attestation id: hash of the whole signed attestation (attestations root leaves).
     AttestationId,
+    /// Address of a multisig account: hash of its policy (threshold and signer keys).
+    MultisigAccount,
+    /// Message signed by a multisig co-signer approving one call (commits to the chain id).
+    MultisigApproval,
 }
 
 impl Tag {
@@ -74,10 +78,12 @@ impl Tag {
             Tag::AttestationSignature => "RustChain/attestation",
             Tag::AttestationPow => "RustChain/attestation-pow",
             Tag::AttestationId => "RustChain/attestation-id",
+            Tag::MultisigAccount => "RustChain/multisig-account",
+            Tag::MultisigApproval => "RustChain/multisig-approval",
         }
     }
 
-    const ALL: [Tag; 18] = [
+    const ALL: [Tag; 20] = [
         Tag::TxSignature,
         Tag::TxId,
         Tag::Block,
@@ -96,6 +102,8 @@ impl Tag {
         Tag::AttestationSignature,
         Tag::AttestationPow,
         Tag::AttestationId,
+        Tag::MultisigAccount,
+        Tag::MultisigApproval,
     ];
 }
 

@@ -18,6 +18,7 @@ pub mod hash;
 pub mod hd;
 pub mod keys;
 pub mod merkle;
+pub mod multisig;
 pub mod receipt;
 pub mod transaction;
 pub mod vote;
@@ -35,6 +36,10 @@ pub use codec::{decode, encode, DecodeError};
 pub use evidence::{Evidence, EvidenceError};
 pub use hash::{tagged_hash, Hash, Tag, TaggedHasher};
 pub use keys::{KeyError, KeyPair, PublicKey, Signature};
+pub use multisig::{
+    MultisigAction, MultisigApproval, MultisigCall, MultisigError, MultisigPolicy,
+    MAX_MULTISIG_SIGNERS,
+};
 pub use receipt::{Event, Receipt, TxStatus};
 pub use transaction::{Transaction, TxBody, TxPayload};
 pub use vote::{Checkpoint, FinalityCertificate, Vote, VoteBody};

@@ -8,6 +8,7 @@ use crate::address::Address;
 use crate::amount::Amount;
 use crate::codec;
 use crate::hash::{tagged_hash, Hash, Tag};
+use crate::multisig::MultisigError;
 
 /// Why an included transaction's payload failed. The fee is still paid and the nonce used.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -21,6 +22,19 @@ pub enum FailureReason {
     },
     /// Crediting the recipient would overflow its balance.
     BalanceOverflow,
+    /// `MultisigCreate` of a policy whose account is already registered.
+    MultisigExists(Address),
+    /// `MultisigExecute` for an address with no registered multisig policy.
+    UnknownMultisig(Address),
+    /// The call's nonce is not the multisig account's nonce (already executed, or out of order).
+    MultisigNonce {
+        /// the account's nonce
+        expected: u64,
+        /// the call's
+        got: u64,
+    },
+    /// The approvals do not satisfy the policy.
+    MultisigApprovals(MultisigError),
 }
 
 impl fmt::Display for FailureReason {
@@ -33,6 +47,17 @@ impl fmt::Display for FailureReason {
                 )
             }
             FailureReason::BalanceOverflow => f.write_str("recipient balance would overflow"),
+            FailureReason::MultisigExists(_) => {
+                f.write_str("this multisig account is already registered")
+            }
+            FailureReason::UnknownMultisig(_) => f.write_str(
+                "no multisig account is registered at this address (register it with a multisig create transaction first)",
+            ),
+            FailureReason::MultisigNonce { expected, got } => write!(
+                f,
+                "multisig call nonce {got} is not the account's nonce {expected} (already executed or out of order)"
+            ),
+            FailureReason::MultisigApprovals(e) => write!(f, "multisig approvals rejected: {e}"),
         }
     }
 }
@@ -66,6 +91,18 @@ pub enum Event {
         proposer: Address,
         /// amount
         amount: Amount,
+    },
+    /// A multisig account was registered.
+    MultisigCreated {
+        /// its address
+        account: Address,
+    },
+    /// A multisig call executed (its own events follow).
+    MultisigExecuted {
+        /// the multisig account
+        account: Address,
+        /// the call's nonce
+        nonce: u64,
     },
     /// A miner's RIP-200 reward for an epoch (in the settlement receipt of the first block of
     /// the next epoch).

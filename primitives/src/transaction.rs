@@ -16,6 +16,7 @@ use crate::chain::ChainId;
 use crate::codec::{self, DecodeError, MAX_TX_BYTES};
 use crate::hash::{tagged_hash, Hash, Tag};
 use crate::keys::{KeyError, KeyPair, PublicKey, Signature};
+use crate::multisig::{MultisigApproval, MultisigCall, MultisigError, MultisigPolicy};
 
 /// What a transaction does.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
@@ -27,6 +28,38 @@ pub enum TxPayload {
         /// amount moved (the fee is paid on top)
         amount: Amount,
     },
+    /// Registers the multisig account of `policy` (at `policy.address()`); see
+    /// [`crate::multisig`]. The sender pays the fee; anyone may register any policy.
+    MultisigCreate {
+        /// threshold and signers (canonical)
+        policy: MultisigPolicy,
+    },
+    /// Executes `call` of a multisig account, approved by its co-signers. The sender (any
+    /// account) submits it and pays the fee; the call spends from the multisig account.
+    MultisigExecute {
+        /// what the co-signers approved
+        call: MultisigCall,
+        /// their approvals, by increasing signer index
+        approvals: Vec<MultisigApproval>,
+    },
+}
+
+impl TxPayload {
+    /// Checks what can be checked without state: a canonical policy, at most
+    /// [`crate::MAX_MULTISIG_SIGNERS`] approvals.
+    pub fn check_stateless(&self) -> Result<(), MultisigError> {
+        match self {
+            TxPayload::Transfer { .. } => Ok(()),
+            TxPayload::MultisigCreate { policy } => policy.validate(),
+            TxPayload::MultisigExecute { approvals, .. } => {
+                if approvals.len() > crate::MAX_MULTISIG_SIGNERS {
+                    Err(MultisigError::TooManySigners(approvals.len()))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
 }
 
 /// The signed part of a transaction.
@@ -101,6 +134,10 @@ impl Transaction {
     pub fn max_cost(&self) -> Option<Amount> {
         match &self.body.payload {
             TxPayload::Transfer { amount, .. } => self.body.fee.checked_add(*amount),
+            // These spend nothing of the sender's beyond the fee.
+            TxPayload::MultisigCreate { .. } | TxPayload::MultisigExecute { .. } => {
+                Some(self.body.fee)
+            }
         }
     }
 }

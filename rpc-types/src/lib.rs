@@ -6,8 +6,8 @@
 
 use rustchain_primitives::receipt::FailureReason;
 use rustchain_primitives::{
-    Amount, BlockHeader, Event, Hash, NetworkKind, PublicKey, Receipt, Transaction, TxPayload,
-    TxStatus,
+    Amount, BlockHeader, Event, Hash, MultisigAction, NetworkKind, PublicKey, Receipt, Transaction,
+    TxPayload, TxStatus,
 };
 use serde::{Deserialize, Serialize};
 
@@ -159,6 +159,68 @@ pub enum PayloadJson {
         /// amount (base units)
         amount: Amount,
     },
+    /// Registers a multisig account.
+    MultisigCreate {
+        /// the account's address
+        account: String,
+        /// approvals needed
+        threshold: u8,
+        /// signer public keys, ascending
+        signers: Vec<PublicKey>,
+    },
+    /// Executes an approved multisig call; the sender pays the fee.
+    MultisigExecute {
+        /// the multisig account
+        account: String,
+        /// the call's nonce (the account's nonce when it executes)
+        call_nonce: u64,
+        /// what the call does
+        action: MultisigActionJson,
+        /// signer indexes whose approvals are included
+        approved_by: Vec<u8>,
+    },
+}
+
+/// What a multisig call does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum MultisigActionJson {
+    /// Move `amount` from the multisig account to `to`.
+    Transfer {
+        /// recipient
+        to: String,
+        /// amount (base units)
+        amount: Amount,
+    },
+}
+
+impl MultisigActionJson {
+    /// JSON for an action.
+    pub fn new(action: &MultisigAction, kind: NetworkKind) -> Self {
+        match action {
+            MultisigAction::Transfer { to, amount } => MultisigActionJson::Transfer {
+                to: to.encode(kind),
+                amount: *amount,
+            },
+        }
+    }
+}
+
+/// A registered multisig account (`state_getMultisig`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultisigJson {
+    /// Its address.
+    pub address: String,
+    /// Approvals needed.
+    pub threshold: u8,
+    /// Signer public keys, ascending (approvals refer to them by index).
+    pub signers: Vec<PublicKey>,
+    /// Balance (base units).
+    pub balance: Amount,
+    /// The nonce the next call must carry.
+    pub nonce: u64,
+    /// The block the state was read at.
+    pub at: BlockRef,
 }
 
 /// A transaction.
@@ -209,6 +271,17 @@ impl TxJson {
             TxPayload::Transfer { to, amount } => PayloadJson::Transfer {
                 to: to.encode(kind),
                 amount: *amount,
+            },
+            TxPayload::MultisigCreate { policy } => PayloadJson::MultisigCreate {
+                account: policy.address().encode(kind),
+                threshold: policy.threshold,
+                signers: policy.signers.clone(),
+            },
+            TxPayload::MultisigExecute { call, approvals } => PayloadJson::MultisigExecute {
+                account: call.account.encode(kind),
+                call_nonce: call.nonce,
+                action: MultisigActionJson::new(&call.action, kind),
+                approved_by: approvals.iter().map(|a| a.signer).collect(),
             },
         };
         TxJson {
@@ -271,6 +344,18 @@ pub enum EventJson {
         /// amount
         amount: Amount,
     },
+    /// A multisig account was registered.
+    MultisigCreated {
+        /// its address
+        account: String,
+    },
+    /// A multisig call executed.
+    MultisigExecuted {
+        /// the multisig account
+        account: String,
+        /// the call's nonce
+        nonce: u64,
+    },
     /// A miner's epoch reward.
     EpochReward {
         /// settled epoch
@@ -299,6 +384,13 @@ impl EventJson {
                 payer: payer.encode(kind),
                 proposer: proposer.encode(kind),
                 amount: *amount,
+            },
+            Event::MultisigCreated { account } => EventJson::MultisigCreated {
+                account: account.encode(kind),
+            },
+            Event::MultisigExecuted { account, nonce } => EventJson::MultisigExecuted {
+                account: account.encode(kind),
+                nonce: *nonce,
             },
             Event::EpochReward {
                 epoch,

@@ -7,7 +7,7 @@ use rustchain_primitives::{Hash, PublicKey};
 use crate::types::{
     AccountJson, AttestResultJson, BlockId, BlockJson, CertificateJson, ChallengeJson,
     EpochInfoJson, EpochRewardsJson, HeadJson, HeaderJson, HealthJson, InfoJson, MinerJson,
-    NetInfoJson, PeerJson, ReceiptJson, SubmitJson, TxJson, ValidatorJson,
+    MultisigJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson, TxJson, ValidatorJson,
 };
 
 /// `system_*`: the node itself.
@@ -62,6 +62,10 @@ pub trait StateApi {
     /// An account's balance and nonce at the head, or at a given block.
     #[method(name = "getAccount")]
     fn get_account(&self, address: String, at: Option<BlockId>) -> RpcResult<AccountJson>;
+
+    /// A registered multisig account at the head: threshold, signers, balance and call nonce.
+    #[method(name = "getMultisig")]
+    fn get_multisig(&self, address: String) -> RpcResult<MultisigJson>;
 }
 
 /// `tx_*`: transactions.

@@ -22,6 +22,8 @@
 //! | 1018   | pool full |
 //! | 1019   | sender has too many pooled transactions |
 //! | 1020   | fee plus amount overflows |
+//! | 1021   | malformed payload (for example a non-canonical multisig policy) |
+//! | 1022   | the payload would fail against the head state (multisig call not approved, stale nonce, unknown or already registered multisig account) |
 //! | 2001   | not found (block, transaction, receipt, epoch, miner) |
 //! | 2002   | invalid address |
 //! | 2003   | invalid block id |
@@ -63,6 +65,10 @@ pub const POOL_FULL: i32 = 1018;
 pub const SENDER_FULL: i32 = 1019;
 /// Cost overflow.
 pub const COST_OVERFLOW: i32 = 1020;
+/// Malformed payload.
+pub const INVALID_PAYLOAD: i32 = 1021;
+/// The payload would fail.
+pub const PAYLOAD_WOULD_FAIL: i32 = 1022;
 /// Not found.
 pub const NOT_FOUND: i32 = 2001;
 /// Invalid address.
@@ -109,7 +115,9 @@ pub fn rejection(r: &Rejection) -> ErrorObjectOwned {
             TxInvalid::NonceTooLow { .. } => NONCE_TOO_LOW,
             TxInvalid::NonceTooHigh { .. } => NONCE_GAP,
             TxInvalid::InsufficientBalance { .. } => INSUFFICIENT_BALANCE,
+            TxInvalid::Payload(_) => INVALID_PAYLOAD,
         },
+        Rejection::WouldFail(_) => PAYLOAD_WOULD_FAIL,
         Rejection::TooLarge { .. } => TX_TOO_LARGE,
         Rejection::AlreadyKnown(_) => ALREADY_KNOWN,
         Rejection::ReplacementUnderpriced { .. } => REPLACEMENT_UNDERPRICED,

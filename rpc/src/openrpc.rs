@@ -65,8 +65,14 @@ pub fn methods() -> Vec<Value> {
             ("account", schema_ref("Account")),
         ),
         method(
+            "state_getMultisig",
+            "A registered multisig account at the head: its threshold, signer keys (ascending; approvals refer to them by index), balance, and the nonce its next call must carry. Error 2001 when no policy is registered at the address.",
+            vec![param("address", true, json!({"type": "string"}), "bech32m address of the multisig account")],
+            ("multisig", schema_ref("Multisig")),
+        ),
+        method(
             "tx_submit",
-            "Submits a signed transaction, given as 0x-hex of its canonical (borsh) encoding, to the mempool. Errors carry the mempool's reason (codes 1001-1020).",
+            "Submits a signed transaction, given as 0x-hex of its canonical (borsh) encoding, to the mempool. Errors carry the mempool's reason (codes 1001-1022).",
             vec![param("tx", true, json!({"type": "string", "pattern": "^0x[0-9a-fA-F]*$"}), "the signed transaction")],
             ("submitted", schema_ref("Submit")),
         ),
@@ -119,17 +125,22 @@ fn components() -> Value {
             "Transaction": { "type": "object", "properties": {
                 "hash": hash(), "chain_id": {"type": "string"}, "sender": hash(), "from": {"type": "string"},
                 "nonce": {"type": "integer"}, "fee": amount,
-                "payload": { "type": "object", "properties": { "kind": {"enum": ["transfer"]}, "to": {"type": "string"}, "amount": amount } },
+                "payload": { "type": "object", "properties": { "kind": {"enum": ["transfer", "multisig_create", "multisig_execute"]}, "to": {"type": "string"}, "amount": amount,
+                    "account": {"type": "string"}, "threshold": {"type": "integer"}, "signers": {"type": "array", "items": hash()},
+                    "call_nonce": {"type": "integer"}, "action": {"type": "object"}, "approved_by": {"type": "array", "items": {"type": "integer"}} } },
                 "signature": {"type": "string"}, "state": {"enum": ["pending", "included", "finalized"]},
                 "block": { "type": ["object", "null"], "properties": { "hash": hash(), "height": {"type": "integer"}, "index": {"type": "integer"} } } } },
             "Receipt": { "type": "object", "properties": {
                 "tx_hash": hash(), "block_hash": hash(), "block_height": {"type": "integer"}, "index": {"type": "integer"},
                 "status": {"enum": ["success", "failed"]}, "error": {"type": ["string", "null"]}, "fee_paid": amount,
-                "events": {"type": "array", "items": {"type": "object", "properties": {"kind": {"enum": ["transfer", "fee_paid", "epoch_reward"]}}}},
+                "events": {"type": "array", "items": {"type": "object", "properties": {"kind": {"enum": ["transfer", "fee_paid", "epoch_reward", "multisig_created", "multisig_executed"]}}}},
                 "finalized": {"type": "boolean"} } },
             "Account": { "type": "object", "properties": {
                 "address": {"type": "string"}, "balance": amount, "nonce": {"type": "integer"},
                 "next_nonce": {"type": "integer"}, "at": block_ref } },
+            "Multisig": { "type": "object", "properties": {
+                "address": {"type": "string"}, "threshold": {"type": "integer"}, "signers": {"type": "array", "items": hash()},
+                "balance": amount, "nonce": {"type": "integer"}, "at": block_ref } },
             "Submit": { "type": "object", "properties": { "hash": hash(), "ready": {"type": "boolean"}, "replaced": {"type": ["string", "null"]} } }
         }
     });

@@ -21,8 +21,8 @@ use crate::api::{
 use crate::error::{self, err, internal};
 use crate::types::{
     AccountJson, BlockId, BlockJson, BlockRef, BlockTransactions, CertificateJson, HeadJson,
-    HeaderJson, HealthJson, InfoJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson, SyncJson,
-    TxBlockJson, TxJson, TxState, ValidatorJson,
+    HeaderJson, HealthJson, InfoJson, MultisigJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson,
+    SyncJson, TxBlockJson, TxJson, TxState, ValidatorJson,
 };
 
 /// Server limits and address.
@@ -383,6 +383,36 @@ impl StateApiServer for RpcContext {
             nonce: account.nonce,
             next_nonce,
             at: at_ref,
+        })
+    }
+
+    fn get_multisig(&self, address: String) -> RpcResult<MultisigJson> {
+        let addr = self.parse_address(&address)?;
+        let head = self.chain.head();
+        let policy = self
+            .chain
+            .multisig_policy(&addr)
+            .map_err(internal)?
+            .ok_or_else(|| {
+                err(
+                    error::NOT_FOUND,
+                    format!("no multisig account is registered at {address}"),
+                )
+            })?;
+        let account = self
+            .chain
+            .account(&addr, Some(head.height))
+            .map_err(internal)?;
+        Ok(MultisigJson {
+            address: addr.encode(self.kind()),
+            threshold: policy.threshold,
+            signers: policy.signers,
+            balance: account.balance,
+            nonce: account.nonce,
+            at: BlockRef {
+                height: head.height,
+                hash: head.hash,
+            },
         })
     }
 }

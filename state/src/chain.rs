@@ -25,7 +25,7 @@ use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::{
     Account, Address, Amount, Attestation, Block, BlockHeader, Evidence, FinalityCertificate, Hash,
-    PublicKey, Receipt, Signature, Transaction, TxPayload,
+    MultisigAction, MultisigPolicy, PublicKey, Receipt, Signature, Transaction, TxPayload,
 };
 
 use crate::execution::{
@@ -187,6 +187,13 @@ impl<'a> HeadState<'a> {
             addresses.push(tx.body.sender_address());
             match &tx.body.payload {
                 TxPayload::Transfer { to, .. } => addresses.push(*to),
+                TxPayload::MultisigCreate { .. } => {}
+                TxPayload::MultisigExecute { call, .. } => {
+                    addresses.push(call.account);
+                    match &call.action {
+                        MultisigAction::Transfer { to, .. } => addresses.push(*to),
+                    }
+                }
             }
         }
         addresses.sort_unstable();
@@ -259,6 +266,10 @@ impl StateReader for HeadState<'_> {
             .latest_value(&StateKey::Miner(*miner).key_hash().0)?
             .map(|b| tree::decode_value(&b))
             .transpose()
+    }
+
+    fn entry(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.store.latest_value(&key.key_hash().0)
     }
 
     fn rip200_totals(&self) -> Result<Rip200Totals, StoreError> {
@@ -394,6 +405,7 @@ impl Chain {
                 validators: &validators,
                 offences: &offences,
                 rip200: &rip200,
+                entries: &BTreeMap::new(),
             },
         )?;
         let empty = merkle_root(&[]);
@@ -465,6 +477,14 @@ impl Chain {
             Some(h) if h < head => tree::account_at(&self.store, address, h),
             _ => HeadState::new(&self.store).account(address),
         }
+    }
+
+    /// The registered policy of a multisig account at the head, if any.
+    pub fn multisig_policy(&self, account: &Address) -> Result<Option<MultisigPolicy>, StoreError> {
+        HeadState::new(&self.store)
+            .entry(&StateKey::Multisig(*account))?
+            .map(|b| tree::decode_value(&b))
+            .transpose()
     }
 
     /// A [`StateReader`] at the current head.
@@ -705,6 +725,7 @@ impl Chain {
                 validators: &output.validators,
                 offences: &output.offences,
                 rip200: &output.rip200,
+                entries: &output.entries,
             },
         )?;
         let mut output = output;

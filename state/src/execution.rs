@@ -20,7 +20,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use rustchain_primitives::receipt::FailureReason;
 use rustchain_primitives::{
-    Account, Address, ChainId, Event, Evidence, Hash, PublicKey, Receipt, Transaction, TxPayload,
+    codec, Account, Address, Amount, ChainId, Event, Evidence, Hash, MultisigAction,
+    MultisigApproval, MultisigCall, MultisigPolicy, PublicKey, Receipt, Transaction, TxPayload,
     TxStatus,
 };
 
@@ -29,6 +30,7 @@ use crate::rip200::{
     SettlementRules,
 };
 use crate::rules::{check_includable, check_stateless, TxInvalid, TxRules};
+use crate::tree::StateKey;
 use crate::validators::{check_evidence, EvidenceInvalid, ValidatorRecord};
 use rustchain_consensus::rip200::{AttestationInvalid, Scored};
 use rustchain_primitives::Attestation;
@@ -41,6 +43,8 @@ pub trait StateReader {
     fn validator(&self, key: &PublicKey) -> Result<ValidatorRecord, crate::StoreError>;
     /// Was this offence already punished?
     fn offence_punished(&self, id: &Hash) -> Result<bool, crate::StoreError>;
+    /// A raw entry of a kind without its own accessor (multisig policies, ...), if present.
+    fn entry(&self, key: &StateKey) -> Result<Option<Vec<u8>>, crate::StoreError>;
     /// The RIP-200 summary of `epoch`, if any miner attested in it.
     fn epoch_summary(&self, epoch: u64) -> Result<Option<EpochSummary>, crate::StoreError>;
     /// A miner's entry in `epoch`.
@@ -121,6 +125,8 @@ pub struct ExecutionOutput {
     pub rip200: Rip200Changes,
     /// The receipt of the epoch settlement this block performed, if any.
     pub settlement_receipt: Option<Receipt>,
+    /// Other state entries written (multisig policies, ...), borsh-encoded, by key.
+    pub entries: BTreeMap<StateKey, Vec<u8>>,
 }
 
 /// Applies transactions one at a time on top of a parent state.
@@ -200,55 +206,27 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
             amount: fee,
         }];
 
+        let mut entries: Vec<(StateKey, Vec<u8>)> = Vec::new();
         let status = match &tx.body.payload {
             TxPayload::Transfer { to, amount } => {
-                let from = touched[&sender_address];
-                let recipient = match touched.get(to) {
-                    Some(a) => *a,
-                    None => self.load(to)?,
-                };
-                match from.balance.checked_sub(*amount) {
-                    None => TxStatus::Failed(FailureReason::InsufficientBalance {
-                        needed: *amount,
-                        available: from.balance,
-                    }),
-                    Some(left) => {
-                        // For a transfer to oneself the debit and credit cancel out.
-                        let recipient_base = if *to == sender_address {
-                            left
-                        } else {
-                            recipient.balance
-                        };
-                        match recipient_base.checked_add(*amount) {
-                            None => TxStatus::Failed(FailureReason::BalanceOverflow),
-                            Some(new_recipient) => {
-                                touched.insert(
-                                    sender_address,
-                                    Account {
-                                        balance: left,
-                                        ..from
-                                    },
-                                );
-                                let to_account = touched.get(to).copied().unwrap_or(recipient);
-                                touched.insert(
-                                    *to,
-                                    Account {
-                                        balance: new_recipient,
-                                        ..to_account
-                                    },
-                                );
-                                events.push(Event::Transfer {
-                                    from: sender_address,
-                                    to: *to,
-                                    amount: *amount,
-                                });
-                                TxStatus::Success
-                            }
-                        }
-                    }
+                self.move_funds(&mut touched, sender_address, *to, *amount, &mut events)?
+            }
+            TxPayload::MultisigCreate { policy } => {
+                let account = policy.address();
+                let key = StateKey::Multisig(account);
+                if self.entry(&key)?.is_some() {
+                    TxStatus::Failed(FailureReason::MultisigExists(account))
+                } else {
+                    entries.push((key, codec::encode(policy)));
+                    events.push(Event::MultisigCreated { account });
+                    TxStatus::Success
                 }
             }
+            TxPayload::MultisigExecute { call, approvals } => {
+                self.execute_multisig(&mut touched, call, approvals, &mut events)?
+            }
         };
+        self.output.entries.extend(entries);
         self.output.changed.extend(touched);
         self.output.receipts.push(Receipt {
             tx_hash: tx.hash(),
@@ -257,6 +235,125 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
             events,
         });
         Ok(Ok(()))
+    }
+
+    /// An account, as changed so far by the transaction being applied (`touched`) or the block.
+    fn load_touched(
+        &self,
+        touched: &BTreeMap<Address, Account>,
+        address: &Address,
+    ) -> Result<Account, crate::StoreError> {
+        match touched.get(address) {
+            Some(a) => Ok(*a),
+            None => self.load(address),
+        }
+    }
+
+    /// Moves `amount` from `from` to `to` within `touched`, or says why it cannot.
+    fn move_funds(
+        &self,
+        touched: &mut BTreeMap<Address, Account>,
+        from: Address,
+        to: Address,
+        amount: Amount,
+        events: &mut Vec<Event>,
+    ) -> Result<TxStatus, crate::StoreError> {
+        let source = self.load_touched(touched, &from)?;
+        let Some(left) = source.balance.checked_sub(amount) else {
+            return Ok(TxStatus::Failed(FailureReason::InsufficientBalance {
+                needed: amount,
+                available: source.balance,
+            }));
+        };
+        if from != to {
+            let recipient = self.load_touched(touched, &to)?;
+            let Some(credited) = recipient.balance.checked_add(amount) else {
+                return Ok(TxStatus::Failed(FailureReason::BalanceOverflow));
+            };
+            touched.insert(
+                from,
+                Account {
+                    balance: left,
+                    ..source
+                },
+            );
+            touched.insert(
+                to,
+                Account {
+                    balance: credited,
+                    ..recipient
+                },
+            );
+        }
+        events.push(Event::Transfer { from, to, amount });
+        Ok(TxStatus::Success)
+    }
+
+    /// Executes an approved multisig call (see [`rustchain_primitives::multisig`]): the policy
+    /// must be registered, the call's nonce must be the account's, the approvals must satisfy
+    /// the policy and the action must apply; then the account's nonce increases by one.
+    /// Otherwise the receipt fails with the reason and the account is unchanged.
+    fn execute_multisig(
+        &self,
+        touched: &mut BTreeMap<Address, Account>,
+        call: &MultisigCall,
+        approvals: &[MultisigApproval],
+        events: &mut Vec<Event>,
+    ) -> Result<TxStatus, crate::StoreError> {
+        let policy = self.multisig_policy(&call.account)?;
+        let account = self.load_touched(touched, &call.account)?;
+        let next_nonce = match check_multisig_call(
+            policy.as_ref(),
+            &account,
+            &self.rules.chain_id,
+            call,
+            approvals,
+        ) {
+            Ok(n) => n,
+            Err(reason) => return Ok(TxStatus::Failed(reason)),
+        };
+        let mut attempt = touched.clone();
+        let mut new_events = Vec::new();
+        let status = match &call.action {
+            MultisigAction::Transfer { to, amount } => {
+                self.move_funds(&mut attempt, call.account, *to, *amount, &mut new_events)?
+            }
+        };
+        if status == TxStatus::Success {
+            let after = self.load_touched(&attempt, &call.account)?;
+            attempt.insert(
+                call.account,
+                Account {
+                    nonce: next_nonce,
+                    ..after
+                },
+            );
+            *touched = attempt;
+            events.push(Event::MultisigExecuted {
+                account: call.account,
+                nonce: call.nonce,
+            });
+            events.extend(new_events);
+        }
+        Ok(status)
+    }
+
+    /// A raw state entry as it stands inside the block so far.
+    pub fn entry(&self, key: &StateKey) -> Result<Option<Vec<u8>>, crate::StoreError> {
+        match self.output.entries.get(key) {
+            Some(v) => Ok(Some(v.clone())),
+            None => self.reader.entry(key),
+        }
+    }
+
+    /// The registered policy of a multisig account, as it stands inside the block so far.
+    pub fn multisig_policy(
+        &self,
+        account: &Address,
+    ) -> Result<Option<MultisigPolicy>, crate::StoreError> {
+        self.entry(&StateKey::Multisig(*account))?
+            .map(|bytes| crate::tree::decode_value(&bytes))
+            .transpose()
     }
 
     /// Applies one piece of evidence: checks it and jails the offender.
@@ -303,6 +400,65 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
     pub fn finish(self) -> ExecutionOutput {
         self.output
     }
+}
+
+/// The checks a multisig call must pass before its action runs (see
+/// [`rustchain_primitives::multisig`]), against the account's registered `policy` and current
+/// `account` record. Returns the account's nonce after the call.
+pub fn check_multisig_call(
+    policy: Option<&MultisigPolicy>,
+    account: &Account,
+    chain_id: &ChainId,
+    call: &MultisigCall,
+    approvals: &[MultisigApproval],
+) -> Result<u64, FailureReason> {
+    let Some(policy) = policy else {
+        return Err(FailureReason::UnknownMultisig(call.account));
+    };
+    let next_nonce = match account.nonce.checked_add(1) {
+        Some(n) if call.nonce == account.nonce => n,
+        _ => {
+            return Err(FailureReason::MultisigNonce {
+                expected: account.nonce,
+                got: call.nonce,
+            })
+        }
+    };
+    policy
+        .check_approvals(chain_id, call, approvals)
+        .map_err(FailureReason::MultisigApprovals)?;
+    Ok(next_nonce)
+}
+
+/// What the mempool checks of a payload against the head state before admitting it, so that a
+/// submitter does not pay a fee for a payload that would certainly fail: a multisig account is
+/// not registered twice, and a multisig call is registered, current and approved.
+pub fn precheck_payload<R: StateReader + ?Sized>(
+    reader: &R,
+    chain_id: &ChainId,
+    payload: &TxPayload,
+) -> Result<Result<(), FailureReason>, crate::StoreError> {
+    let policy_of = |account: &Address| -> Result<Option<MultisigPolicy>, crate::StoreError> {
+        reader
+            .entry(&StateKey::Multisig(*account))?
+            .map(|b| crate::tree::decode_value(&b))
+            .transpose()
+    };
+    Ok(match payload {
+        TxPayload::Transfer { .. } => Ok(()),
+        TxPayload::MultisigCreate { policy } => {
+            let account = policy.address();
+            match policy_of(&account)? {
+                Some(_) => Err(FailureReason::MultisigExists(account)),
+                None => Ok(()),
+            }
+        }
+        TxPayload::MultisigExecute { call, approvals } => {
+            let policy = policy_of(&call.account)?;
+            let account = reader.account(&call.account)?;
+            check_multisig_call(policy.as_ref(), &account, chain_id, call, approvals).map(|_| ())
+        }
+    })
 }
 
 /// Executes `txs` on top of `reader` with fees going to `proposer`; the first transaction that
@@ -389,6 +545,9 @@ mod tests {
         }
         fn validator(&self, _key: &PublicKey) -> Result<ValidatorRecord, crate::StoreError> {
             Ok(ValidatorRecord::default())
+        }
+        fn entry(&self, _key: &StateKey) -> Result<Option<Vec<u8>>, crate::StoreError> {
+            Ok(None)
         }
         fn offence_punished(&self, _id: &Hash) -> Result<bool, crate::StoreError> {
             Ok(false)

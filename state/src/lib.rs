@@ -22,8 +22,8 @@ pub mod validators;
 
 pub use chain::{BlockContext, BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock};
 pub use execution::{
-    execute_block, execute_transactions, BlockAttestations, BlockExecutionError, BlockExecutor,
-    EvidenceRules, ExecutionOutput, StateReader,
+    check_multisig_call, execute_block, execute_transactions, precheck_payload, BlockAttestations,
+    BlockExecutionError, BlockExecutor, EvidenceRules, ExecutionOutput, StateReader,
 };
 pub use rules::{check_includable, check_stateless, TxInvalid, TxRules};
 pub use store::{Store, StoreError, TxLocation};

@@ -7,11 +7,12 @@
 //! failed receipt: the fee is paid and the nonce used, so it cannot be replayed.)
 //!
 //! Stateless rules: the chain id is this chain's; the fee is at least the genesis minimum; the
-//! fee plus amount does not overflow. Signature validity is checked separately (in parallel,
+//! fee plus amount does not overflow; the payload is well formed (a canonical multisig policy,
+//! at most 16 approvals). Signature validity is checked separately (in parallel,
 //! once) by whoever first sees the transaction. Stateful rules against the sender account: the
 //! nonce equals the account's nonce, and the balance covers the fee.
 
-use rustchain_primitives::{Account, Amount, ChainId, Transaction};
+use rustchain_primitives::{Account, Amount, ChainId, MultisigError, Transaction};
 
 /// Chain parameters the rules need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,6 +48,9 @@ pub enum TxInvalid {
     /// Fee plus amount overflows.
     #[error("fee plus amount overflows")]
     CostOverflow,
+    /// The payload is malformed (for example a non-canonical multisig policy).
+    #[error("invalid payload: {0}")]
+    Payload(MultisigError),
     /// Nonce already used.
     #[error("nonce too low: account nonce is {expected}, transaction has {got}")]
     NonceTooLow {
@@ -88,6 +92,10 @@ pub fn check_stateless(tx: &Transaction, rules: &TxRules) -> Result<(), TxInvali
         });
     }
     tx.max_cost().ok_or(TxInvalid::CostOverflow)?;
+    tx.body
+        .payload
+        .check_stateless()
+        .map_err(TxInvalid::Payload)?;
     Ok(())
 }
 

@@ -45,6 +45,8 @@ pub enum StateKey {
     Miner(PublicKey),
     /// RIP-200 issuance totals (namespace `0x06`, no key).
     Rip200Totals,
+    /// A multisig account's policy (namespace `0x09`, 20-byte address).
+    Multisig(Address),
 }
 
 impl StateKey {
@@ -65,6 +67,7 @@ impl StateKey {
             StateKey::EpochMiner(epoch, k) => {
                 h.update(&[0x08]).update(&epoch.to_be_bytes()).update(&k.0)
             }
+            StateKey::Multisig(a) => h.update(&[0x09]).update(&a.0),
         };
         KeyHash(h.finish().0)
     }
@@ -166,6 +169,12 @@ pub fn compute_update(
                 .totals
                 .iter()
                 .map(|t| (StateKey::Rip200Totals.key_hash(), Some(codec::encode(t)))),
+        )
+        .chain(
+            changes
+                .entries
+                .iter()
+                .map(|(key, value)| (key.key_hash(), Some(value.clone()))),
         );
     let (root, update) = tree
         .put_value_set(values, version)
@@ -184,6 +193,8 @@ pub struct StateChanges<'a> {
     pub offences: &'a BTreeSet<Hash>,
     /// RIP-200 records changed.
     pub rip200: &'a crate::rip200::Rip200Changes,
+    /// Other entries written, borsh-encoded.
+    pub entries: &'a BTreeMap<StateKey, Vec<u8>>,
 }
 
 /// Decodes a stored value of any state type.
