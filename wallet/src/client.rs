@@ -7,7 +7,9 @@ use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
 use rustchain_primitives::Hash;
-use rustchain_rpc_types::{AccountJson, HeaderJson, InfoJson, ReceiptJson, SubmitJson};
+use rustchain_rpc_types::{
+    AccountJson, HeaderJson, InfoJson, MultisigJson, ReceiptJson, SubmitJson,
+};
 
 /// Client errors, with the node's message when it answered.
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +59,14 @@ impl NodeClient {
         Ok(self
             .http
             .request("state_getAccount", rpc_params![address])
+            .await?)
+    }
+
+    /// `state_getMultisig`: a registered multisig account at the head.
+    pub async fn multisig(&self, address: &str) -> Result<MultisigJson, ClientError> {
+        Ok(self
+            .http
+            .request("state_getMultisig", rpc_params![address])
             .await?)
     }
 

@@ -7,4 +7,5 @@
 
 pub mod accounts;
 pub mod client;
+pub mod multisig;
 pub mod transfer;

@@ -1,5 +1,7 @@
 //! The `rustchain-wallet` CLI.
 
+mod multisig;
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,6 +9,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use rustchain_primitives::{Address, Amount, ChainId};
+use rustchain_rpc_types::{InfoJson, ReceiptJson};
 use rustchain_wallet::accounts::{show, HdWallet};
 use rustchain_wallet::client::NodeClient;
 use rustchain_wallet::transfer::{sign_transfer, to_hex};
@@ -19,7 +22,7 @@ use zeroize::Zeroizing;
 /// yet.
 #[derive(Debug, Parser)]
 #[command(name = "rustchain-wallet", version)]
-struct Cli {
+pub struct Cli {
     /// Node JSON-RPC URL.
     #[arg(
         long,
@@ -47,6 +50,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// m-of-n multisig accounts: register one, and collect approvals for its calls offline
+    /// (create, sign, combine, finalize, submit).
+    Multisig {
+        #[command(subcommand)]
+        command: multisig::MultisigCommand,
+    },
     /// List derived addresses (index, address, derivation path).
     Accounts {
         /// How many addresses.
@@ -105,6 +114,46 @@ fn main() -> ExitCode {
     }
 }
 
+impl Cli {
+    /// The wallet's HD keys, from the mnemonic source given on the command line.
+    pub fn load_wallet(&self) -> anyhow::Result<HdWallet> {
+        load_wallet(self)
+    }
+}
+
+/// Connects to the node and reads `system_info`.
+pub async fn connect(cli: &Cli) -> anyhow::Result<(NodeClient, InfoJson)> {
+    let node = NodeClient::new(&cli.rpc)?;
+    let info = node
+        .info()
+        .await
+        .with_context(|| format!("cannot reach the node at {}", cli.rpc))?;
+    Ok((node, info))
+}
+
+/// Prints where a transaction landed, or fails with the receipt's reason.
+pub fn report_receipt(receipt: &ReceiptJson) -> anyhow::Result<()> {
+    let finality = if receipt.finalized {
+        "finalized"
+    } else {
+        "not final yet"
+    };
+    match &receipt.error {
+        None => {
+            println!(
+                "included in block {} ({}), {finality}: success",
+                receipt.block_height, receipt.block_hash
+            );
+            Ok(())
+        }
+        Some(reason) => bail!(
+            "included in block {} but failed: {reason} (fee {} paid)",
+            receipt.block_height,
+            receipt.fee_paid
+        ),
+    }
+}
+
 fn load_wallet(cli: &Cli) -> anyhow::Result<HdWallet> {
     let phrase: Zeroizing<String> = match (&cli.mnemonic_file, cli.dev) {
         (Some(_), true) => bail!("pass either --dev or --mnemonic-file, not both"),
@@ -124,6 +173,7 @@ fn load_wallet(cli: &Cli) -> anyhow::Result<HdWallet> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let node = NodeClient::new(&cli.rpc)?;
     match &cli.command {
+        Command::Multisig { command } => multisig::run(&cli, command).await?,
         Command::Accounts { count } => {
             let wallet = load_wallet(&cli)?;
             let info = node
@@ -219,4 +269,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
 }
