@@ -8,4 +8,5 @@
 pub mod accounts;
 pub mod client;
 pub mod multisig;
+pub mod policy;
 pub mod transfer;
