@@ -6,10 +6,14 @@ use jsonrpsee::core::client::{ClientT, SubscriptionClientT};
 use jsonrpsee::http_client::{HttpClient, HttpClientBuilder};
 use jsonrpsee::rpc_params;
 use jsonrpsee::ws_client::WsClientBuilder;
+use rustchain_primitives::Amount;
 use rustchain_primitives::Hash;
 use rustchain_rpc_types::{
-    AccountJson, HeaderJson, InfoJson, MultisigJson, ReceiptJson, SubmitJson,
+    AccountJson, BlockJson, BlockTransactions, HeadJson, HeaderJson, HealthJson, InfoJson,
+    MultisigJson, ReceiptJson, SubmitJson, TxJson,
 };
+
+use crate::fees::{self, FeeEstimate, RECENT_BLOCKS};
 
 /// Client errors, with the node's message when it answered.
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +64,48 @@ impl NodeClient {
             .http
             .request("state_getAccount", rpc_params![address])
             .await?)
+    }
+
+    /// `system_health`.
+    pub async fn health(&self) -> Result<HealthJson, ClientError> {
+        Ok(self.http.request("system_health", rpc_params![]).await?)
+    }
+
+    /// `chain_getHead`.
+    pub async fn head(&self) -> Result<HeadJson, ClientError> {
+        Ok(self.http.request("chain_getHead", rpc_params![]).await?)
+    }
+
+    /// `chain_getBlock` by height with whole transactions.
+    pub async fn block(&self, height: u64) -> Result<BlockJson, ClientError> {
+        Ok(self
+            .http
+            .request("chain_getBlock", rpc_params![height, true])
+            .await?)
+    }
+
+    /// `tx_get`, or `None` for a transaction the node does not know.
+    pub async fn transaction(&self, hash: &Hash) -> Result<Option<TxJson>, ClientError> {
+        match self.http.request("tx_get", rpc_params![hash]).await {
+            Ok(t) => Ok(Some(t)),
+            Err(jsonrpsee::core::ClientError::Call(e)) if e.code() == 2001 => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// A fee estimate from the last blocks and the mempool (see [`crate::fees`]).
+    pub async fn estimate_fee(&self) -> Result<FeeEstimate, ClientError> {
+        let info = self.info().await?;
+        let health = self.health().await?;
+        let head = self.head().await?;
+        let mut recent: Vec<Amount> = Vec::new();
+        let first = head.head.height.saturating_sub(RECENT_BLOCKS - 1).max(1);
+        for height in first..=head.head.height {
+            if let BlockTransactions::Full(txs) = self.block(height).await?.transactions {
+                recent.extend(txs.iter().map(|t| t.fee));
+            }
+        }
+        Ok(fees::estimate(info.min_fee, health.mempool_size, recent))
     }
 
     /// `state_getMultisig`: a registered multisig account at the head.

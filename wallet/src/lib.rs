@@ -7,6 +7,7 @@
 
 pub mod accounts;
 pub mod client;
+pub mod fees;
 pub mod multisig;
 pub mod policy;
 pub mod transfer;
