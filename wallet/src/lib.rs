@@ -7,4 +7,5 @@
 
 pub mod accounts;
 pub mod client;
+pub mod keystore;
 pub mod transfer;
