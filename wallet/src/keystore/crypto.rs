@@ -288,6 +288,33 @@ mod tests {
         assert!(open(&key, &nonce, b"ad", &sealed[..TAG_LEN - 1]).is_none());
     }
 
+    /// Our wrapper against the third-party cross-check tags in shared/vectors (the entries with
+    /// a 16-byte salt; the test vectors file runs all of them through the argon2 crate).
+    #[test]
+    fn derive_key_matches_cross_check_vectors() {
+        let key = derive_key(
+            b"password",
+            b"somesaltsomesalt",
+            KdfParams::new(65536, 3, 4).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(&key[..]),
+            "81db97a7e67a891784a2599bc879f957cb3512d273984bd97d8a18fc59ff01e2"
+        );
+        let salt: [u8; SALT_LEN] = core::array::from_fn(|i| i as u8);
+        let key = derive_key(
+            b"correct horse battery staple",
+            &salt,
+            KdfParams::insecure_for_tests(),
+        )
+        .unwrap();
+        assert_eq!(
+            hex::encode(&key[..]),
+            "d17ea6341ca93da6079ea2f64dc4aa31dd1aaf9caa67fb42ac4afd0714706f26"
+        );
+    }
+
     #[test]
     fn secret_string_debug_is_redacted() {
         let s = SecretString::new("hunter2");
