@@ -167,16 +167,39 @@ fn rotate_backups(path: &Path, backups: usize) -> Result<()> {
 }
 
 /// Replaces `path` with `bytes` atomically, keeping up to `backups` previous versions.
-pub(crate) fn replace(path: &Path, bytes: &[u8], backups: usize) -> Result<()> {
-    let temp = write_temp(path, bytes)?;
-    let result = rotate_backups(path, backups).and_then(|()| {
-        fs::rename(&temp, path).map_err(KeystoreError::io(path))?;
-        sync_dir(path)
-    });
-    if result.is_err() {
+///
+/// `Err(Replaced::No(_))`: `path` still holds the old contents. `Err(Replaced::Yes(_))`: the new
+/// contents are in place but the directory sync failed (durability is not guaranteed).
+pub(crate) fn replace(
+    path: &Path,
+    bytes: &[u8],
+    backups: usize,
+) -> std::result::Result<(), Replaced> {
+    let temp = write_temp(path, bytes).map_err(Replaced::No)?;
+    let renamed = rotate_backups(path, backups)
+        .and_then(|()| fs::rename(&temp, path).map_err(KeystoreError::io(path)));
+    if let Err(e) = renamed {
         let _ = fs::remove_file(&temp);
+        return Err(Replaced::No(e));
     }
-    result
+    sync_dir(path).map_err(Replaced::Yes)
+}
+
+/// A failed [`replace`], saying whether the new contents are in place.
+#[derive(Debug)]
+pub(crate) enum Replaced {
+    /// The old file is unchanged.
+    No(KeystoreError),
+    /// The new file is in place; a later step (the directory sync) failed.
+    Yes(KeystoreError),
+}
+
+impl From<Replaced> for KeystoreError {
+    fn from(r: Replaced) -> Self {
+        match r {
+            Replaced::No(e) | Replaced::Yes(e) => e,
+        }
+    }
 }
 
 /// Removes `NAME.bak.1..=max` (missing ones are fine).

@@ -444,12 +444,14 @@ impl UnlockedKeystore {
     /// atomically, rotating backups.
     pub fn save(&mut self) -> Result<()> {
         let bytes = self.encode()?;
-        file::replace(&self.path, &bytes, self.backups)
+        Ok(file::replace(&self.path, &bytes, self.backups)?)
     }
 
     /// Re-encrypts under `new_password` with a fresh salt and `params`, then removes the
-    /// backups (they are encrypted under the old password). On error the file and this value
-    /// are unchanged.
+    /// backups (they are encrypted under the old password). If the new file could not be put
+    /// in place, the file and this value are unchanged (old password); once it is in place,
+    /// this value uses the new password even if a later step (directory sync, removing
+    /// backups) reports an error.
     pub fn change_password(
         &mut self,
         new_password: &SecretString,
@@ -466,12 +468,17 @@ impl UnlockedKeystore {
         self.kdf = params;
         self.salt = salt;
         self.key = key;
-        let result = self
-            .encode()
-            .and_then(|bytes| file::replace(&self.path, &bytes, 0));
-        if let Err(e) = result {
-            (self.kdf, self.salt, self.key) = old;
-            return Err(e);
+        let written = match self.encode() {
+            Ok(bytes) => file::replace(&self.path, &bytes, 0),
+            Err(e) => Err(file::Replaced::No(e)),
+        };
+        match written {
+            Ok(()) => {}
+            Err(file::Replaced::No(e)) => {
+                (self.kdf, self.salt, self.key) = old;
+                return Err(e);
+            }
+            Err(file::Replaced::Yes(e)) => return Err(e),
         }
         file::remove_backups(&self.path, MAX_BACKUPS)
     }
