@@ -333,6 +333,15 @@ fn oversized_and_garbage_files_are_refused() {
             String::from_utf8_lossy(garbage)
         );
     }
+    let missing = dir.path().join("missing.json");
+    match Keystore::open(&missing) {
+        Err(KeystoreError::Io { path, .. }) => assert_eq!(path, missing),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Keystore::open(dir.path()),
+        Err(KeystoreError::Io { .. })
+    ));
     let deep = format!(
         "{{\"format\": \"rustchain-keystore\", \"version\": 1, \"x\": {}{}}}",
         "[".repeat(100_000),
@@ -481,6 +490,12 @@ fn create_refuses_to_overwrite_and_bad_input() {
             "{err}"
         );
         assert!(!err.to_string().contains("legal"), "{err}");
+        assert!(!err.to_string().contains("yelow"), "{err}");
+        assert!(
+            !err.to_string()
+                .contains("invalid mnemonic: invalid mnemonic"),
+            "{err}"
+        );
         assert!(!fresh.exists());
     }
 }

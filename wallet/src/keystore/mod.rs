@@ -172,7 +172,7 @@ impl Keystore {
             )));
         }
         let seed = hd::seed_from_mnemonic(&mnemonic, wallet.bip39_passphrase.expose())
-            .map_err(|e| KeystoreError::InvalidMnemonic(e.to_string()))?;
+            .map_err(mnemonic_error)?;
         if std::fs::symlink_metadata(path).is_ok() {
             return Err(KeystoreError::AlreadyExists {
                 path: path.to_path_buf(),
@@ -293,6 +293,15 @@ impl LockedKeystore {
     }
 }
 
+/// The mnemonic error without a doubled "invalid mnemonic" prefix (it names positions, never
+/// words).
+fn mnemonic_error(e: hd::HdError) -> KeystoreError {
+    match e {
+        hd::HdError::Mnemonic(why) => KeystoreError::InvalidMnemonic(why),
+        other => KeystoreError::InvalidMnemonic(other.to_string()),
+    }
+}
+
 trait ClassifyStr {
     fn classify_str(&self) -> &'static str;
 }
@@ -357,7 +366,7 @@ impl UnlockedKeystore {
     /// does not match the one the wallet was created with.
     pub fn seed(&self, passphrase: &SecretString) -> Result<Zeroizing<[u8; 64]>> {
         let seed = hd::seed_from_mnemonic(&self.payload.mnemonic, passphrase.expose())
-            .map_err(|e| KeystoreError::InvalidMnemonic(e.to_string()))?;
+            .map_err(mnemonic_error)?;
         if passphrase_check(&seed) != self.payload.passphrase_check {
             return Err(KeystoreError::WrongPassphrase);
         }
