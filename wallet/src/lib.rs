@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod client;
 pub mod fees;
+pub mod keystore;
 pub mod multisig;
 pub mod policy;
 pub mod transfer;
