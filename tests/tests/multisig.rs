@@ -17,22 +17,50 @@ use rustchain_tests::{run_binary, wait_for_height, NodeProcess};
 /// Nothing listens here: commands given this URL must work offline.
 const OFFLINE: &str = "http://127.0.0.1:9";
 
-/// A co-signer: a wallet file of their own (a mnemonic nobody else has).
+/// A co-signer: an encrypted keystore of their own (a fresh random mnemonic nobody else has),
+/// unlocked with their own password.
 struct Cosigner {
     wallet: PathBuf,
+    password: PathBuf,
 }
 
 impl Cosigner {
-    fn new(dir: &Path, name: &str, entropy: u8) -> Cosigner {
-        let mnemonic = bip39::Mnemonic::from_entropy(&[entropy; 16]).unwrap();
-        let wallet = dir.join(format!("{name}.mnemonic"));
-        std::fs::write(&wallet, mnemonic.to_string()).unwrap();
-        Cosigner { wallet }
+    fn new(dir: &Path, name: &str) -> Cosigner {
+        let wallet = dir.join(format!("{name}.wallet"));
+        let password = dir.join(format!("{name}.password"));
+        std::fs::write(&password, format!("correct horse {name}\n")).unwrap();
+        let c = Cosigner { wallet, password };
+        let out = c.ok(
+            OFFLINE,
+            &[
+                "create", "--words", "12", "--name", name, "--chain", "rtc-dev",
+            ],
+        );
+        assert!(out.contains("Write these 12 words down"), "{out}");
+        // The file on disk holds none of the words it just printed.
+        let words: Vec<&str> = out
+            .lines()
+            .find(|l| l.starts_with("    "))
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let file = std::fs::read_to_string(&c.wallet).unwrap();
+        assert!(
+            !file.contains(&words[..3].join(" ")),
+            "mnemonic in clear in the keystore"
+        );
+        c
     }
 
     fn run(&self, rpc: &str, args: &[&str]) -> (bool, String, String) {
-        let wallet = self.wallet.to_str().unwrap();
-        let mut all = vec!["--rpc", rpc, "--mnemonic-file", wallet];
+        let mut all = vec![
+            "--rpc",
+            rpc,
+            "--wallet",
+            path(&self.wallet),
+            "--password-file",
+            path(&self.password),
+        ];
         all.extend_from_slice(args);
         run_binary("rustchain-wallet", &all)
     }
@@ -66,9 +94,15 @@ async fn two_of_three_spends_with_signatures_collected_offline_in_any_order() {
 
     let cosigners: Vec<Cosigner> = ["alice", "bob", "carol"]
         .iter()
-        .zip(1u8..)
-        .map(|(name, e)| Cosigner::new(dir.path(), name, e))
+        .map(|name| Cosigner::new(dir.path(), name))
         .collect();
+    // A wrong password never unlocks.
+    let wrong = Cosigner {
+        wallet: cosigners[0].wallet.clone(),
+        password: cosigners[1].password.clone(),
+    };
+    let (ok, _, err) = wrong.run(OFFLINE, &["multisig", "pubkey"]);
+    assert!(!ok && err.contains("wrong password"), "{err}");
     // Each shares a public key, offline.
     let keys: Vec<String> = cosigners
         .iter()
@@ -141,7 +175,7 @@ async fn two_of_three_spends_with_signatures_collected_offline_in_any_order() {
     // Signing twice is refused; a stranger cannot sign.
     let (ok, _, err) = cosigners[2].run(OFFLINE, &["multisig", "sign", path(&carol_copy)]);
     assert!(!ok && err.contains("already approved"), "{err}");
-    let stranger = Cosigner::new(dir.path(), "mallory", 9);
+    let stranger = Cosigner::new(dir.path(), "mallory");
     let (ok, _, err) = stranger.run(OFFLINE, &["multisig", "sign", path(&carol_copy)]);
     assert!(!ok && err.contains("none of this wallet's"), "{err}");
     // One approval cannot be finalized.
@@ -234,5 +268,11 @@ async fn two_of_three_spends_with_signatures_collected_offline_in_any_order() {
         .await
         .unwrap();
     assert_eq!(registered.balance.base_units(), 6 * 100_000_000);
+
+    // A keystore wallet's spending policy refuses, naming the rule, before anything is signed.
+    let out = cosigners[0].ok(OFFLINE, &["policy", "set", "--max-per-tx", "1"]);
+    assert!(out.contains("max_per_tx:     1 RTC"), "{out}");
+    let (ok, _, err) = cosigners[0].run(&url, &["send", "--to", &recipient, "--amount", "2"]);
+    assert!(!ok && err.contains("max_per_tx"), "{err}");
     assert!(node.terminate());
 }

@@ -43,6 +43,11 @@ impl HdWallet {
         })
     }
 
+    /// From a BIP-39 seed (for example a keystore's), using BIP-44 account `account`.
+    pub fn from_seed(seed: Zeroizing<[u8; 64]>, account: u32) -> Self {
+        HdWallet { seed, account }
+    }
+
     /// The same seed, BIP-44 account `account`.
     pub fn for_account(&self, account: u32) -> HdWallet {
         HdWallet {

@@ -130,6 +130,33 @@ impl NodeClient {
         }
     }
 
+    /// Waits until the block holding `hash` is finalized (checking twice a slot), up to
+    /// `timeout`; returns the finalized receipt.
+    pub async fn wait_for_finality(
+        &self,
+        hash: &Hash,
+        timeout: Duration,
+    ) -> Result<ReceiptJson, ClientError> {
+        let slot_ms = self.info().await?.slot_duration_ms.max(100);
+        let wait = async {
+            loop {
+                if let Some(r) = self.receipt(hash).await? {
+                    if r.finalized {
+                        return Ok(r);
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(slot_ms / 2)).await;
+            }
+        };
+        match tokio::time::timeout(timeout, wait).await {
+            Ok(result) => result,
+            Err(_) => Err(ClientError::Timeout {
+                hash: *hash,
+                seconds: timeout.as_secs(),
+            }),
+        }
+    }
+
     /// Waits for the receipt of `hash`, checking at every new head (WebSocket subscription), up
     /// to `timeout`.
     pub async fn wait_for_receipt(

@@ -117,6 +117,24 @@ use format::KeystoreFile;
 /// Backups kept by [`UnlockedKeystore::save`] unless changed with
 /// [`UnlockedKeystore::set_backups`].
 pub const DEFAULT_BACKUPS: usize = 5;
+/// A new random BIP-39 mnemonic of `words` words (12 or 24), entropy from the operating system.
+pub fn generate_mnemonic(words: usize) -> Result<Zeroizing<String>> {
+    let mut entropy = Zeroizing::new([0u8; 32]);
+    let len = match words {
+        12 => 16,
+        24 => 32,
+        other => {
+            return Err(KeystoreError::InvalidMnemonic(format!(
+                "expected 12 or 24 words, got {other}"
+            )))
+        }
+    };
+    crypto::random_bytes(&mut entropy[..len])?;
+    let mnemonic = bip39::Mnemonic::from_entropy(&entropy[..len])
+        .map_err(|e| KeystoreError::InvalidMnemonic(e.to_string()))?;
+    Ok(Zeroizing::new(mnemonic.to_string()))
+}
+
 /// Most backups that can be kept.
 pub const MAX_BACKUPS: usize = 100;
 

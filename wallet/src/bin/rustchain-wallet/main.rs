@@ -1,6 +1,8 @@
 //! The `rustchain-wallet` CLI.
 
+mod keys;
 mod multisig;
+mod policy_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,13 +15,14 @@ use rustchain_rpc_types::{InfoJson, ReceiptJson};
 use rustchain_wallet::accounts::{show, HdWallet};
 use rustchain_wallet::client::NodeClient;
 use rustchain_wallet::transfer::{sign_transfer, to_hex};
-use zeroize::Zeroizing;
 
-/// RustChain wallet: HD accounts from a mnemonic, balances and transfers over a node's JSON-RPC.
+/// RustChain wallet: HD accounts, an encrypted keystore, transfers, multisig and a spending
+/// policy, over a node's JSON-RPC.
 ///
-/// The mnemonic comes from --mnemonic-file, the RUSTCHAIN_MNEMONIC environment variable, or
-/// --dev (the public dev mnemonic; dev networks only). An encrypted keystore is not implemented
-/// yet.
+/// Keys come from an encrypted keystore (--wallet FILE; create one with `create`), a mnemonic
+/// file (--mnemonic-file), the RUSTCHAIN_MNEMONIC environment variable, or --dev (the public dev
+/// mnemonic; dev networks only). The keystore password is read from --password-file, the
+/// RUSTCHAIN_WALLET_PASSWORD environment variable, or asked on the terminal.
 #[derive(Debug, Parser)]
 #[command(name = "rustchain-wallet", version)]
 pub struct Cli {
@@ -36,7 +39,15 @@ pub struct Cli {
     #[arg(long, global = true)]
     dev: bool,
 
-    /// File holding the BIP-39 mnemonic (one line).
+    /// Encrypted keystore file (see `create` and `restore`).
+    #[arg(long, global = true, value_name = "FILE", env = "RUSTCHAIN_WALLET")]
+    wallet: Option<PathBuf>,
+
+    /// File whose first line is the keystore password.
+    #[arg(long, global = true, value_name = "FILE")]
+    password_file: Option<PathBuf>,
+
+    /// File holding the BIP-39 mnemonic (one line), instead of a keystore.
     #[arg(long, global = true, value_name = "FILE")]
     mnemonic_file: Option<PathBuf>,
 
@@ -50,6 +61,43 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Create an encrypted keystore (--wallet FILE) from a new random mnemonic, shown once.
+    Create {
+        /// Mnemonic length: 12 or 24 words.
+        #[arg(long, default_value_t = 24)]
+        words: usize,
+        /// A name for the wallet (stored in clear, authenticated).
+        #[arg(long, default_value = "rustchain")]
+        name: String,
+        /// The chain kind the wallet is for (rtc-main, rtc-test, rtc-dev).
+        #[arg(long, default_value = "rtc-main")]
+        chain: String,
+    },
+    /// Create an encrypted keystore (--wallet FILE) from an existing mnemonic.
+    Restore {
+        /// File holding the 12 or 24 words.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// A name for the wallet.
+        #[arg(long, default_value = "rustchain")]
+        name: String,
+        /// The chain kind the wallet is for.
+        #[arg(long, default_value = "rtc-main")]
+        chain: String,
+    },
+    /// Show or change the keystore wallet's spending policy (limits, allow/deny lists,
+    /// extra co-signer threshold).
+    Policy {
+        #[command(subcommand)]
+        command: policy_cmd::PolicyCommand,
+    },
+    /// Estimate the fee for the next blocks from recent blocks and the node's mempool.
+    Fee,
+    /// Where a transaction is: pending, included, finalized, or failed with the reason.
+    Status {
+        /// Transaction id (0x-hex).
+        hash: String,
+    },
     /// m-of-n multisig accounts: register one, and collect approvals for its calls offline
     /// (create, sign, combine, finalize, submit).
     Multisig {
@@ -87,6 +135,9 @@ enum Command {
         /// Return after submitting instead of waiting for the receipt.
         #[arg(long)]
         no_wait: bool,
+        /// Also wait until the block is finalized.
+        #[arg(long)]
+        finalized: bool,
         /// Seconds to wait for the receipt.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
@@ -155,25 +206,68 @@ pub fn report_receipt(receipt: &ReceiptJson) -> anyhow::Result<()> {
 }
 
 fn load_wallet(cli: &Cli) -> anyhow::Result<HdWallet> {
-    let phrase: Zeroizing<String> = match (&cli.mnemonic_file, cli.dev) {
-        (Some(_), true) => bail!("pass either --dev or --mnemonic-file, not both"),
-        (Some(path), false) => Zeroizing::new(
-            std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read mnemonic file {}", path.display()))?,
-        ),
-        (None, true) => Zeroizing::new(rustchain_genesis::DEV_MNEMONIC.to_string()),
-        (None, false) => match std::env::var("RUSTCHAIN_MNEMONIC") {
-            Ok(m) => Zeroizing::new(m),
-            Err(_) => bail!("no mnemonic: pass --mnemonic-file FILE, set RUSTCHAIN_MNEMONIC, or use --dev on a dev network"),
-        },
-    };
-    Ok(HdWallet::from_mnemonic(&phrase, "", cli.account)?)
+    keys::load_wallet(cli)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let node = NodeClient::new(&cli.rpc)?;
     match &cli.command {
         Command::Multisig { command } => multisig::run(&cli, command).await?,
+        Command::Create { words, name, chain } => {
+            let path = cli
+                .wallet
+                .as_ref()
+                .context("pass --wallet FILE: where to write the new keystore")?;
+            keys::create(&cli, path, *words, name, chain, None)?;
+        }
+        Command::Restore { from, name, chain } => {
+            let path = cli
+                .wallet
+                .as_ref()
+                .context("pass --wallet FILE: where to write the restored keystore")?;
+            keys::create(&cli, path, 0, name, chain, Some(from))?;
+        }
+        Command::Policy { command } => policy_cmd::run(&cli, command)?,
+        Command::Fee => {
+            let estimate = node
+                .estimate_fee()
+                .await
+                .with_context(|| format!("cannot reach the node at {}", cli.rpc))?;
+            println!("fee:          {}", estimate.fee);
+            println!("minimum fee:  {}", estimate.min_fee);
+            println!("mempool:      {} transactions", estimate.mempool_size);
+            println!("recent fees:  {} in the last blocks", estimate.recent_fees);
+        }
+        Command::Status { hash } => {
+            let hash: rustchain_primitives::Hash = hash
+                .parse()
+                .map_err(|e| anyhow::anyhow!("invalid transaction id {hash:?}: {e}"))?;
+            match node.transaction(&hash).await? {
+                None => {
+                    println!("unknown: the node has not seen {hash} (dropped, or never submitted)")
+                }
+                Some(tx) => match node.receipt(&hash).await? {
+                    None => println!("pending: in the mempool"),
+                    Some(receipt) => {
+                        let finality = if receipt.finalized {
+                            "finalized"
+                        } else {
+                            "included"
+                        };
+                        match receipt.error {
+                            None => println!(
+                                "{finality}: success in block {} ({})",
+                                receipt.block_height, receipt.block_hash
+                            ),
+                            Some(reason) => println!(
+                                "{finality}: failed in block {}: {reason} (fee {} paid)",
+                                receipt.block_height, tx.fee
+                            ),
+                        }
+                    }
+                },
+            }
+        }
         Command::Accounts { count } => {
             let wallet = load_wallet(&cli)?;
             let info = node
@@ -211,9 +305,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             fee,
             from_index,
             no_wait,
+            finalized,
             timeout,
         } => {
-            let wallet = load_wallet(&cli)?;
+            let (wallet, mut keystore) = keys::load_wallet_and_keystore(&cli)?;
             let info = node
                 .info()
                 .await
@@ -225,8 +320,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let amount = Amount::from_rtc_str(amount)?;
             let fee = match fee {
                 Some(f) => Amount::from_rtc_str(f)?,
-                None => info.min_fee,
+                None => node.estimate_fee().await?.fee,
             };
+            // The spending policy of a keystore wallet applies before anything is signed.
+            if let Some(keystore) = keystore.as_mut() {
+                let mut state = keys::PolicyState::load(keystore)?;
+                let now = keys::now_ms();
+                state
+                    .rules
+                    .check(
+                        &rustchain_wallet::policy::Spend {
+                            to,
+                            amount,
+                            approvals: None,
+                        },
+                        now,
+                        &state.history(),
+                    )
+                    .context("refused by this wallet's spending policy")?;
+                state.record(now, amount);
+                state.store(keystore)?;
+            }
             let key = wallet.key(*from_index)?;
             let from = Address::from_public_key(&key.public_key()).encode(kind);
             let account = node.account(&from).await?;
@@ -242,9 +356,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if *no_wait {
                 return Ok(());
             }
-            let receipt = node
+            let mut receipt = node
                 .wait_for_receipt(&submitted.hash, Duration::from_secs(*timeout))
                 .await?;
+            if *finalized && receipt.error.is_none() {
+                receipt = node
+                    .wait_for_finality(&submitted.hash, Duration::from_secs(*timeout))
+                    .await?;
+            }
             let finality = if receipt.finalized {
                 "finalized"
             } else {
