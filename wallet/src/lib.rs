@@ -1,9 +1,16 @@
 //! The RustChain wallet library behind the `rustchain-wallet` CLI.
 //!
-//! Today it derives RTC account keys from a BIP-39 mnemonic (`m/44'/21076'/account'/0/index`),
-//! builds and signs transfers, and talks to a node over JSON-RPC. The encrypted keystore,
-//! multisig, policy and Bitcoin PSBT support described in the wallet issue are **not implemented
-//! yet**; the mnemonic is read from a file, an environment variable, or the public dev mnemonic.
+//! - [`accounts`]: RTC keys from a BIP-39 seed at `m/44'/21076'/account'/0/index`, and BIP-44
+//!   account discovery with a gap limit of 20.
+//! - [`keystore`]: the encrypted wallet file (Argon2id + XChaCha20-Poly1305); see
+//!   docs/keystore.md.
+//! - [`transfer`], [`fees`], [`client`]: building and signing transfers, fee estimates, and the
+//!   node's JSON-RPC.
+//! - [`multisig`]: partially signed calls of m-of-n multisig accounts, collected offline.
+//! - [`policy`]: spending limits, allow/deny lists and the extra co-signer threshold.
+//!
+//! Not yet: the node's embedded-wallet `wallet_*` RPC methods (the CLI is the only interface),
+//! and a node-side address index for full history (`status` tracks one transaction).
 
 pub mod accounts;
 pub mod client;

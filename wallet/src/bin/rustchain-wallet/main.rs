@@ -109,6 +109,10 @@ enum Command {
         /// How many addresses.
         #[arg(long, default_value_t = 10)]
         count: u32,
+        /// Instead, scan the node for used addresses (BIP-44 discovery: accounts 0, 1, ...,
+        /// addresses until 20 unused in a row) and list those with their balances.
+        #[arg(long)]
+        discover: bool,
     },
     /// Show the balance and nonce of an address, or of a derived index.
     Balance {
@@ -268,15 +272,38 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             }
         }
-        Command::Accounts { count } => {
+        Command::Accounts { count, discover } => {
             let wallet = load_wallet(&cli)?;
             let info = node
                 .info()
                 .await
                 .with_context(|| format!("cannot reach the node at {}", cli.rpc))?;
             let kind = ChainId::new(info.chain_id.clone())?.kind();
-            for d in wallet.addresses(*count)? {
-                println!("{}", show(&d, kind));
+            if *discover {
+                let found = rustchain_wallet::accounts::discover(&wallet, 100, |a| {
+                    let node = &node;
+                    async move {
+                        let acc = node.account(&a.encode(kind)).await?;
+                        Ok::<_, anyhow::Error>((acc.balance, acc.nonce))
+                    }
+                })
+                .await?;
+                if found.is_empty() {
+                    println!(
+                        "no used addresses found (gap limit {})",
+                        rustchain_wallet::accounts::GAP_LIMIT
+                    );
+                }
+                for account in found {
+                    println!("account {}:", account.account);
+                    for (d, balance, nonce) in account.used {
+                        println!("{}  {balance}  nonce {nonce}", show(&d, kind));
+                    }
+                }
+            } else {
+                for d in wallet.addresses(*count)? {
+                    println!("{}", show(&d, kind));
+                }
             }
         }
         Command::Balance { address, index } => {
