@@ -172,14 +172,30 @@ impl MultisigPolicy {
         }
         let hash = call.approval_hash(chain_id);
         for approval in approvals {
-            let key = &self.signers[usize::from(approval.signer)];
-            if key.verify(&hash, &approval.signature).is_err() {
-                return Err(MultisigError::BadSignature {
-                    index: approval.signer,
-                });
-            }
+            self.verify_approval(&hash, approval)?;
         }
         Ok(())
+    }
+
+    /// Checks one approval against `hash` (a call's [`MultisigCall::approval_hash`]): the signer
+    /// index names a signer of this policy and the signature is theirs. Counting and ordering are
+    /// [`MultisigPolicy::check_approvals`]'s job.
+    pub fn verify_approval(
+        &self,
+        hash: &Hash,
+        approval: &MultisigApproval,
+    ) -> Result<(), MultisigError> {
+        let key =
+            self.signers
+                .get(usize::from(approval.signer))
+                .ok_or(MultisigError::UnknownSigner {
+                    index: approval.signer,
+                    signers: u8::try_from(self.signers.len()).unwrap_or(u8::MAX),
+                })?;
+        key.verify(hash, &approval.signature)
+            .map_err(|_| MultisigError::BadSignature {
+                index: approval.signer,
+            })
     }
 }
 

@@ -481,10 +481,7 @@ impl Chain {
 
     /// The registered policy of a multisig account at the head, if any.
     pub fn multisig_policy(&self, account: &Address) -> Result<Option<MultisigPolicy>, StoreError> {
-        HeadState::new(&self.store)
-            .entry(&StateKey::Multisig(*account))?
-            .map(|b| tree::decode_value(&b))
-            .transpose()
+        crate::execution::multisig_policy(&HeadState::new(&self.store), account)
     }
 
     /// A [`StateReader`] at the current head.

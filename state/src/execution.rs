@@ -430,6 +430,17 @@ pub fn check_multisig_call(
     Ok(next_nonce)
 }
 
+/// The registered policy of a multisig account in `reader`'s state, if any.
+pub fn multisig_policy<R: StateReader + ?Sized>(
+    reader: &R,
+    account: &Address,
+) -> Result<Option<MultisigPolicy>, crate::StoreError> {
+    reader
+        .entry(&StateKey::Multisig(*account))?
+        .map(|b| crate::tree::decode_value(&b))
+        .transpose()
+}
+
 /// What the mempool checks of a payload against the head state before admitting it, so that a
 /// submitter does not pay a fee for a payload that would certainly fail: a multisig account is
 /// not registered twice, and a multisig call is registered, current and approved.
@@ -438,23 +449,17 @@ pub fn precheck_payload<R: StateReader + ?Sized>(
     chain_id: &ChainId,
     payload: &TxPayload,
 ) -> Result<Result<(), FailureReason>, crate::StoreError> {
-    let policy_of = |account: &Address| -> Result<Option<MultisigPolicy>, crate::StoreError> {
-        reader
-            .entry(&StateKey::Multisig(*account))?
-            .map(|b| crate::tree::decode_value(&b))
-            .transpose()
-    };
     Ok(match payload {
         TxPayload::Transfer { .. } => Ok(()),
         TxPayload::MultisigCreate { policy } => {
             let account = policy.address();
-            match policy_of(&account)? {
+            match multisig_policy(reader, &account)? {
                 Some(_) => Err(FailureReason::MultisigExists(account)),
                 None => Ok(()),
             }
         }
         TxPayload::MultisigExecute { call, approvals } => {
-            let policy = policy_of(&call.account)?;
+            let policy = multisig_policy(reader, &call.account)?;
             let account = reader.account(&call.account)?;
             check_multisig_call(policy.as_ref(), &account, chain_id, call, approvals).map(|_| ())
         }

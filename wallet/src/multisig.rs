@@ -463,15 +463,15 @@ fn verify_one(
     index: u8,
     signature: &Signature,
 ) -> Result<(), PartialCallError> {
-    let key = policy
-        .signers
-        .get(usize::from(index))
-        .ok_or(PartialCallError::Approval(MultisigError::UnknownSigner {
-            index,
-            signers: policy.signers.len() as u8, // a valid policy has at most 16
-        }))?;
-    key.verify(hash, signature)
-        .map_err(|_| PartialCallError::Approval(MultisigError::BadSignature { index }))
+    policy
+        .verify_approval(
+            hash,
+            &MultisigApproval {
+                signer: index,
+                signature: *signature,
+            },
+        )
+        .map_err(PartialCallError::Approval)
 }
 
 #[cfg(test)]
