@@ -6,5 +6,6 @@
 //! yet**; the mnemonic is read from a file, an environment variable, or the public dev mnemonic.
 
 pub mod accounts;
+pub mod btc;
 pub mod client;
 pub mod transfer;
