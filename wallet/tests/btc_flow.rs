@@ -70,7 +70,7 @@ fn utxo(wallet: &WalletDescriptors, index: u32, amount: u64, with_prev_tx: bool)
             value: Amount::from_sat(amount),
             script_pubkey: spk,
         },
-        derivation: if index % 2 == 0 {
+        derivation: if index.is_multiple_of(2) {
             Some((false, index))
         } else {
             None
