@@ -221,14 +221,7 @@ impl MasterKey {
     pub fn account(&self, purpose: Purpose, account: u32) -> Result<BtcAccount, AccountError> {
         let path = account_path(purpose, self.network, account)?;
         let xpub = self.derive_xpub(&path)?;
-        Ok(BtcAccount {
-            network: self.network,
-            purpose,
-            account,
-            fingerprint: self.fingerprint,
-            path,
-            xpub,
-        })
+        BtcAccount::new(self.network, purpose, account, self.fingerprint, path, xpub)
     }
 }
 
@@ -247,9 +240,37 @@ pub struct BtcAccount {
     pub path: DerivationPath,
     /// Account extended public key.
     pub xpub: Xpub,
+    /// The receive (`/0`) and change (`/1`) chain keys, derived once so that an address costs one
+    /// derivation step.
+    chains: [Xpub; 2],
 }
 
 impl BtcAccount {
+    /// A watch-only account from its origin and account xpub.
+    pub fn new(
+        network: Network,
+        purpose: Purpose,
+        account: u32,
+        fingerprint: Fingerprint,
+        path: DerivationPath,
+        xpub: Xpub,
+    ) -> Result<Self, AccountError> {
+        let secp = secp();
+        let chains = [
+            xpub.ckd_pub(secp, ChildNumber::from_normal_idx(0)?)?,
+            xpub.ckd_pub(secp, ChildNumber::from_normal_idx(1)?)?,
+        ];
+        Ok(BtcAccount {
+            network,
+            purpose,
+            account,
+            fingerprint,
+            path,
+            xpub,
+            chains,
+        })
+    }
+
     /// The key expression `[fingerprint/path]xpub`.
     pub fn key_expression(&self) -> String {
         format!("[{}/{}]{}", self.fingerprint, self.path, self.xpub)
@@ -282,12 +303,9 @@ impl BtcAccount {
     /// xpub; equal to the descriptor's address at that index).
     pub fn address(&self, change: bool, index: u32) -> Result<Address, AccountError> {
         let secp = secp();
-        let path = [
-            ChildNumber::from_normal_idx(u32::from(change))?,
-            ChildNumber::from_normal_idx(index)
-                .map_err(|_| AccountError::IndexOutOfRange(index))?,
-        ];
-        let child = self.xpub.derive_pub(secp, &path)?;
+        let step = ChildNumber::from_normal_idx(index)
+            .map_err(|_| AccountError::IndexOutOfRange(index))?;
+        let child = self.chains[usize::from(change)].ckd_pub(secp, step)?;
         let pk = CompressedPublicKey(child.public_key);
         Ok(match self.purpose {
             Purpose::Bip44 => Address::p2pkh(pk, self.network),
