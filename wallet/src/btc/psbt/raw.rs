@@ -370,7 +370,7 @@ impl RawPsbt {
                 .iter()
                 .filter(|p| {
                     let t = p.key_type();
-                    !V2_ONLY_GLOBAL.contains(&t) && t != GLOBAL_VERSION
+                    !(p.key_data_is_empty() && (V2_ONLY_GLOBAL.contains(&t) || t == GLOBAL_VERSION))
                 })
                 .cloned(),
         );
@@ -385,7 +385,7 @@ impl RawPsbt {
                     &V2_ONLY_OUTPUT
                 };
                 m.iter()
-                    .filter(|p| !drop.contains(&p.key_type()))
+                    .filter(|p| !(p.key_data_is_empty() && drop.contains(&p.key_type())))
                     .cloned()
                     .collect()
             })
@@ -421,7 +421,8 @@ impl RawPsbt {
                     .iter()
                     .filter(|p| {
                         let k = p.key_type();
-                        V2_ONLY_GLOBAL.contains(&k) || k == GLOBAL_VERSION
+                        p.key_data_is_empty()
+                            && (V2_ONLY_GLOBAL.contains(&k) || k == GLOBAL_VERSION)
                     })
                     .cloned()
                     .collect()
@@ -455,7 +456,7 @@ impl RawPsbt {
                 map.extend(
                     t.maps[i]
                         .iter()
-                        .filter(|p| only.contains(&p.key_type()))
+                        .filter(|p| p.key_data_is_empty() && only.contains(&p.key_type()))
                         .cloned(),
                 );
             } else if i < n_in {
