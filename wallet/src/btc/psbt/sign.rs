@@ -43,6 +43,9 @@ use bitcoin::{
 use super::WalletPsbt;
 use crate::btc::accounts::{secp, AccountError, MasterKey};
 
+/// Deepest BIP-32 path the signer derives (BIP-48 uses 6 levels including the index).
+pub const MAX_PATH_DEPTH: usize = 16;
+
 /// What the signer accepts.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SignPolicy {
@@ -376,6 +379,19 @@ pub fn sign_psbt(
     }
     if plans.is_empty() {
         return Err(SignError::NothingToSign(fp));
+    }
+
+    // Derivation costs time per step: a hostile PSBT could list very long paths.
+    for (i, plan) in &plans {
+        let path = match plan {
+            Planned::Ecdsa { path, .. } | Planned::TaprootKey { path, .. } => path,
+        };
+        if path.len() > MAX_PATH_DEPTH {
+            return Err(SignError::Refused {
+                input: *i,
+                reason: format!("derivation path deeper than {MAX_PATH_DEPTH} levels"),
+            });
+        }
     }
 
     // Pass 3: derive, check, sign into a copy.
