@@ -375,9 +375,10 @@ mod tests {
                     if let Some(c) = s.change { prop_assert!(c >= t.min_change); }
                     if s.algorithm == Algorithm::BranchAndBound {
                         prop_assert!(s.change.is_none());
+                        // each part's fee is rounded up to whole vbytes: (n + 1) parts of slack
                         let cost_of_change = fee_for_weight(t.change_weight, rate).unwrap()
                             + fee_for_weight(t.change_spend_weight, rate).unwrap();
-                        prop_assert!(s.fee <= fee_for_weight(s.weight, rate).unwrap() + cost_of_change + s.selected.len() as u64 + 1);
+                        prop_assert!(s.fee <= fee_for_weight(s.weight, rate).unwrap() + cost_of_change + (s.selected.len() as u64 + 1) * (3 * rate / 1000 + 2));
                     }
                 }
                 Err(CoinSelectionError::InsufficientFunds { needed, available }) => {
