@@ -48,6 +48,11 @@ impl HdWallet {
         HdWallet { seed, account }
     }
 
+    /// The BIP-39 seed itself, for the other key trees derived from it (the Bitcoin accounts).
+    pub fn into_seed(self) -> Zeroizing<[u8; 64]> {
+        self.seed
+    }
+
     /// The same seed, BIP-44 account `account`.
     pub fn for_account(&self, account: u32) -> HdWallet {
         HdWallet {

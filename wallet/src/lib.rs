@@ -13,6 +13,7 @@
 //! and a node-side address index for full history (`status` tracks one transaction).
 
 pub mod accounts;
+pub mod btc;
 pub mod client;
 pub mod fees;
 pub mod keystore;

@@ -13,8 +13,10 @@ use std::str::FromStr;
 
 use bitcoin::bip32::{DerivationPath, Xpriv, Xpub};
 use bitcoin::secp256k1::Secp256k1;
-use bitcoin::NetworkKind;
+use bitcoin::{Network, NetworkKind};
 use rustchain_primitives::hd;
+use rustchain_wallet::btc::descriptors::parse_wallet_descriptor;
+use rustchain_wallet::btc::xkey;
 use rustchain_wallet::keystore::{
     KdfParams, Keystore, KeystoreError, Metadata, NewWallet, SecretString, WalletData,
 };
@@ -73,7 +75,7 @@ fn bip32_vectors_1_to_4() {
 /// The invalid keys of vector 5 that `bitcoin` 0.32 accepts on its own: it does not check the
 /// byte before a private key, nor that a depth-0 key has a zero parent fingerprint and child
 /// number. Anything that imports extended keys (multisig cosigners, watch-only accounts) must
-/// add these checks, as [`strict_xpriv`] and [`strict_xpub`] do.
+/// add these checks, as `rustchain_wallet::btc::xkey` does.
 const ACCEPTED_BY_RUST_BITCOIN: [&str; 7] = [
     "xprv: prvkey version / pubkey mismatch",
     "xprv: invalid prvkey prefix 04",
@@ -84,32 +86,13 @@ const ACCEPTED_BY_RUST_BITCOIN: [&str; 7] = [
     "xpub: zero depth with non-zero index",
 ];
 
-/// The BIP-32 serialization rules `bitcoin` 0.32 leaves out, on the 78 decoded bytes.
-fn bip32_extra_checks(key: &str, private: bool) -> Result<(), String> {
-    let data = bitcoin::base58::decode_check(key).map_err(|e| e.to_string())?;
-    if data.len() != 78 {
-        return Err(format!("{} bytes", data.len()));
-    }
-    let (depth, parent, child, key_data) = (data[4], &data[5..9], &data[9..13], &data[45..]);
-    if depth == 0 && (parent != [0; 4] || child != [0; 4]) {
-        return Err("depth 0 with a parent fingerprint or child number".into());
-    }
-    if private && key_data[0] != 0 {
-        return Err("private key data does not start with 0x00".into());
-    }
-    Ok(())
-}
-
-/// A reference strict parser: BIP-32's rules, then `bitcoin`'s.
+/// The strict parsers the wallet imports extended keys with.
 fn strict_xpriv(key: &str) -> Result<Xpriv, String> {
-    bip32_extra_checks(key, true)?;
-    Xpriv::from_str(key).map_err(|e| e.to_string())
+    xkey::parse_xpriv(key).map_err(|e| e.to_string())
 }
 
-/// A reference strict parser: BIP-32's rules, then `bitcoin`'s.
 fn strict_xpub(key: &str) -> Result<Xpub, String> {
-    bip32_extra_checks(key, false)?;
-    Xpub::from_str(key).map_err(|e| e.to_string())
+    xkey::parse_xpub(key).map_err(|e| e.to_string())
 }
 
 #[test]
@@ -129,6 +112,12 @@ fn bip32_vector_5_invalid_keys_are_refused() {
         }
         if Xpub::from_str(key).is_ok() {
             accepted_by_crate.push(format!("xpub: {reason}"));
+            // A watch-only descriptor built on it is refused too.
+            let descriptor = format!("wpkh({key}/0/*)");
+            assert!(
+                parse_wallet_descriptor(&descriptor, Network::Bitcoin, false).is_err(),
+                "descriptor accepted: {reason}"
+            );
         }
         checked += 1;
     }

@@ -104,6 +104,11 @@ enum Command {
         #[command(subcommand)]
         command: multisig::MultisigCommand,
     },
+    /// Bitcoin cold storage from the same mnemonic: BIP-44/49/84/86 descriptors and addresses,
+    /// watch-only export, P2WSH multisig, and PSBT v0/v2 create, sign, combine, finalize, decode,
+    /// extract (offline; UTXOs come from a file). The global --account picks the account.
+    #[command(subcommand)]
+    Btc(rustchain_wallet::btc::cli::BtcCommand),
     /// List derived addresses (index, address, derivation path).
     Accounts {
         /// How many addresses.
@@ -232,6 +237,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keys::create(&cli, path, 0, name, chain, Some(from))?;
         }
         Command::Policy { command } => policy_cmd::run(&cli, command)?,
+        Command::Btc(command) => {
+            rustchain_wallet::btc::cli::run(command.clone(), cli.account, || {
+                Ok(load_wallet(&cli)?.into_seed())
+            })?
+        }
         Command::Fee => {
             let estimate = node
                 .estimate_fee()
