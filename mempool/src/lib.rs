@@ -249,6 +249,16 @@ impl Mempool {
             });
         }
         check_stateless(&tx, &self.rules)?;
+        let nonce = tx.body.nonce;
+        // A used nonce is a replay even while the pool still holds the included copy (the
+        // pool is pruned just after the block that included it is committed).
+        if nonce < sender_account.nonce {
+            return Err(TxInvalid::NonceTooLow {
+                expected: sender_account.nonce,
+                got: nonce,
+            }
+            .into());
+        }
         let hash = tx.hash();
         if self.by_hash.contains_key(&hash) {
             return Err(Rejection::AlreadyKnown(hash));
@@ -258,14 +268,6 @@ impl Mempool {
                 .map_err(|e| TxInvalid::BadSignature(e.to_string()))?;
         }
         let sender = tx.body.sender_address();
-        let nonce = tx.body.nonce;
-        if nonce < sender_account.nonce {
-            return Err(TxInvalid::NonceTooLow {
-                expected: sender_account.nonce,
-                got: nonce,
-            }
-            .into());
-        }
         let ahead = nonce - sender_account.nonce;
         if ahead >= self.config.max_per_sender as u64 {
             return Err(Rejection::NonceGap {
