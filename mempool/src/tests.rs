@@ -262,10 +262,7 @@ fn a_replay_is_nonce_too_low_even_before_the_pool_is_pruned() {
     p.add(tx(&k, 0, 10), rich(), 0, false).unwrap();
     // The block including it is committed (the account nonce is 1) but the pool has not been
     // pruned yet: the same transaction is a replay, not "already known".
-    let after = Account {
-        nonce: 1,
-        ..rich()
-    };
+    let after = Account { nonce: 1, ..rich() };
     assert!(matches!(
         p.add(tx(&k, 0, 10), after, 0, false),
         Err(Rejection::Invalid(TxInvalid::NonceTooLow {

@@ -53,6 +53,26 @@ pub struct Cli {
     #[arg(long = "bootnode", value_name = "MULTIADDR")]
     pub bootnodes: Vec<String>,
 
+    /// Serve this encrypted keystore as the embedded wallet (`wallet_*` RPC methods). Off by
+    /// default.
+    #[arg(long, value_name = "FILE")]
+    pub wallet: Option<PathBuf>,
+
+    /// File whose first line is the embedded wallet's keystore password (required with
+    /// --wallet; the node never prompts).
+    #[arg(long, value_name = "FILE")]
+    pub wallet_password_file: Option<PathBuf>,
+
+    /// BIP-44 account the embedded wallet serves [default: 0].
+    #[arg(long, value_name = "N")]
+    pub wallet_account: Option<u32>,
+
+    /// File whose first line is a bearer token: `wallet_*` calls must then carry
+    /// `Authorization: Bearer TOKEN`. Without it the wallet is served only on a loopback RPC
+    /// address.
+    #[arg(long, value_name = "FILE")]
+    pub wallet_token_file: Option<PathBuf>,
+
     /// Test only: make this validator misbehave (`double-propose`). Refused on a mainnet chain.
     #[arg(long, value_name = "MODE", hide = true)]
     pub misbehave: Option<String>,

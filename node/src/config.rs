@@ -25,6 +25,12 @@
 //! max_bytes = 67108864
 //! max_per_sender = 256
 //! expiry_ms = 1800000
+//!
+//! [wallet]                     # the embedded wallet; off unless `keystore` is set
+//! keystore = "node-wallet.json"
+//! password_file = "wallet-password.txt"
+//! account = 0
+//! token_file = "wallet-token.txt"  # optional; required when rpc_addr is not loopback
 //! ```
 
 use std::net::SocketAddr;
@@ -53,6 +59,33 @@ pub struct RpcSection {
     pub max_batch_len: Option<u32>,
     /// Most subscriptions per connection.
     pub max_subscriptions_per_connection: Option<u32>,
+}
+
+/// The embedded wallet in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WalletSection {
+    /// Keystore file.
+    pub keystore: Option<PathBuf>,
+    /// File holding the keystore password.
+    pub password_file: Option<PathBuf>,
+    /// BIP-44 account.
+    pub account: Option<u32>,
+    /// File holding the bearer token.
+    pub token_file: Option<PathBuf>,
+}
+
+/// The resolved embedded-wallet settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletSettings {
+    /// Keystore file.
+    pub keystore: PathBuf,
+    /// File holding the keystore password.
+    pub password_file: PathBuf,
+    /// BIP-44 account.
+    pub account: u32,
+    /// File holding the bearer token, if any.
+    pub token_file: Option<PathBuf>,
 }
 
 /// Mempool limits in the config file.
@@ -139,6 +172,9 @@ pub struct FileConfig {
     /// Networking.
     #[serde(default)]
     pub p2p: P2pSection,
+    /// The embedded wallet.
+    #[serde(default)]
+    pub wallet: WalletSection,
 }
 
 impl FileConfig {
@@ -180,6 +216,8 @@ pub struct NodeConfig {
     pub p2p: Option<P2pSettings>,
     /// Test-only misbehaviour.
     pub misbehaviour: Misbehaviour,
+    /// The embedded wallet, or `None` (the default: `wallet_*` methods answer 6001).
+    pub wallet: Option<WalletSettings>,
 }
 
 impl NodeConfig {
@@ -267,7 +305,27 @@ impl NodeConfig {
             Some("double-propose") => Misbehaviour::DoublePropose,
             Some(other) => bail!("unknown --misbehave mode {other:?} (known: double-propose)"),
         };
+        let w = &file.wallet;
+        let wallet = match cli.wallet.clone().or(w.keystore.clone()) {
+            None => {
+                if cli.wallet_password_file.is_some() || cli.wallet_token_file.is_some() {
+                    bail!("--wallet-password-file and --wallet-token-file need --wallet FILE");
+                }
+                None
+            }
+            Some(keystore) => Some(WalletSettings {
+                keystore,
+                password_file: cli
+                    .wallet_password_file
+                    .clone()
+                    .or(w.password_file.clone())
+                    .context("--wallet needs --wallet-password-file FILE (the node never prompts for a password)")?,
+                account: cli.wallet_account.or(w.account).unwrap_or(0),
+                token_file: cli.wallet_token_file.clone().or(w.token_file.clone()),
+            }),
+        };
         Ok(NodeConfig {
+            wallet,
             p2p,
             misbehaviour,
             genesis,

@@ -19,7 +19,7 @@ use tokio::sync::{broadcast, mpsc, watch, Notify};
 use tokio::task::JoinSet;
 use zeroize::Zeroizing;
 
-use crate::config::{GenesisSource, NodeConfig};
+use crate::config::{GenesisSource, NodeConfig, WalletSettings};
 use crate::engine::{Engine, Misbehaviour};
 use crate::network::{ChainSyncServer, GossipLoop};
 use crate::producer::{HeadEvents, Producer};
@@ -231,6 +231,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         tracing::warn!("a full node without networking serves its stored chain but never advances; configure [p2p] bootnodes");
     }
 
+    let wallet = match &config.wallet {
+        Some(settings) => Some(Arc::new(open_wallet(settings, genesis.chain_id.clone())?)),
+        None => None,
+    };
     let ctx = RpcContext {
         chain: chain.clone(),
         mempool,
@@ -242,6 +246,7 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         tx_broadcast,
         attestations: attestation_pool,
         attestation_broadcast,
+        wallet,
     };
     let rpc = rustchain_rpc::start(&config.rpc, ctx).await?;
     tracing::info!(
@@ -279,4 +284,69 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     drop(chain);
     tracing::info!(height = head.height, hash = %head.hash, "stopped");
     outcome
+}
+
+/// Shortest wallet token accepted.
+const MIN_WALLET_TOKEN_LEN: usize = 16;
+
+/// The first line of a secret file, which must not be empty.
+fn read_secret_line(path: &std::path::Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
+    let text = Zeroizing::new(
+        std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the {what} file {}", path.display()))?,
+    );
+    let line = Zeroizing::new(
+        text.lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end()
+            .to_string(),
+    );
+    if line.is_empty() {
+        bail!("the {what} file {} is empty", path.display());
+    }
+    Ok(line)
+}
+
+/// Opens and unlocks the embedded wallet (Argon2id: about a third of a second).
+fn open_wallet(
+    settings: &WalletSettings,
+    chain_id: rustchain_primitives::ChainId,
+) -> anyhow::Result<rustchain_rpc::WalletAccess> {
+    use rustchain_wallet::keystore::SecretString;
+    let password = read_secret_line(&settings.password_file, "wallet password")?;
+    let token = match &settings.token_file {
+        Some(path) => {
+            let token = read_secret_line(path, "wallet token")?;
+            if token.len() < MIN_WALLET_TOKEN_LEN {
+                bail!(
+                    "the wallet token in {} is shorter than {MIN_WALLET_TOKEN_LEN} characters",
+                    path.display()
+                );
+            }
+            Some(token)
+        }
+        None => None,
+    };
+    let passphrase =
+        SecretString::new(std::env::var("RUSTCHAIN_BIP39_PASSPHRASE").unwrap_or_default());
+    let wallet = rustchain_wallet::embedded::EmbeddedWallet::open(
+        &settings.keystore,
+        &SecretString::new(password.as_str()),
+        &passphrase,
+        settings.account,
+        chain_id,
+    )
+    .with_context(|| format!("cannot open the wallet {}", settings.keystore.display()))?;
+    tracing::info!(
+        wallet = %wallet.metadata().name,
+        chain = %wallet.metadata().chain,
+        account = settings.account,
+        token_required = token.is_some(),
+        "embedded wallet unlocked; wallet_* RPC methods enabled"
+    );
+    Ok(rustchain_rpc::WalletAccess::new(
+        wallet,
+        token.as_ref().map(|t| t.as_str()),
+    ))
 }

@@ -11,6 +11,12 @@ use rustchain_primitives::{
 };
 use serde::{Deserialize, Serialize};
 
+mod wallet;
+pub use wallet::{
+    PolicyJson, WalletAddressJson, WalletMultisigJson, WalletPolicyJson, WalletSendJson,
+    WalletSendRequest, WalletStatusJson,
+};
+
 /// A block reference: a height, a 0x-hash, or `"latest"` / `"finalized"`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]

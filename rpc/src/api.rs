@@ -8,6 +8,8 @@ use crate::types::{
     AccountJson, AttestResultJson, BlockId, BlockJson, CertificateJson, ChallengeJson,
     EpochInfoJson, EpochRewardsJson, HeadJson, HeaderJson, HealthJson, InfoJson, MinerJson,
     MultisigJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson, TxJson, ValidatorJson,
+    WalletAddressJson, WalletMultisigJson, WalletPolicyJson, WalletSendJson, WalletSendRequest,
+    WalletStatusJson,
 };
 
 /// `system_*`: the node itself.
@@ -144,4 +146,31 @@ pub trait MinerApi {
         offset: Option<u64>,
         limit: Option<u64>,
     ) -> RpcResult<Vec<MinerJson>>;
+}
+
+/// `wallet_*`: the node's embedded wallet. Disabled unless the node was started with a keystore
+/// (`--wallet FILE`); served only on a loopback RPC address, or to callers presenting the
+/// configured bearer token (`Authorization: Bearer TOKEN`). No method returns a secret.
+#[rpc(server, namespace = "wallet")]
+pub trait WalletApi {
+    /// Which wallet is served: name, chain kind, account, first address.
+    #[method(name = "status", with_extensions)]
+    fn status(&self) -> RpcResult<WalletStatusJson>;
+
+    /// The first `count` (default 10, at most 100) addresses with balance and next nonce.
+    #[method(name = "accounts", with_extensions)]
+    fn accounts(&self, count: Option<u32>) -> RpcResult<Vec<WalletAddressJson>>;
+
+    /// Signs and submits a transfer after the spending policy allows it.
+    #[method(name = "send", blocking, with_extensions)]
+    fn send(&self, request: WalletSendRequest) -> RpcResult<WalletSendJson>;
+
+    /// The spending policy and the amount it counted in the last 24 hours.
+    #[method(name = "getPolicy", with_extensions)]
+    fn get_policy(&self) -> RpcResult<WalletPolicyJson>;
+
+    /// Adds this wallet's approval to a partially signed multisig call (`rtcms1...`), with the
+    /// key at `index` or the first of the account's keys that is a signer.
+    #[method(name = "signMultisig", blocking, with_extensions)]
+    fn sign_multisig(&self, call: String, index: Option<u32>) -> RpcResult<WalletMultisigJson>;
 }

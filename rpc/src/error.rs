@@ -32,6 +32,11 @@
 //! | 4002   | attestation breaks a RIP-200 rule (stale reference, weak proof of work, bad signature, wrong window or epoch, simulated mode refused, malformed evidence...) |
 //! | 4003   | this miner already attested this window (included or pending) |
 //! | 5000   | internal error (storage) |
+//! | 6001   | the embedded wallet is not enabled on this node |
+//! | 6002   | wallet method called without the configured bearer token |
+//! | 6003   | refused by the wallet's spending policy (the message names the rule) |
+//! | 6004   | the wallet has no key for it (not a signer of the multisig account) |
+//! | 6005   | invalid wallet request (bad partially signed call, wrong chain, bad index) |
 
 use jsonrpsee::types::ErrorObjectOwned;
 use rustchain_mempool::Rejection;
@@ -85,6 +90,17 @@ pub const ATTESTATION_DECODE: i32 = 4001;
 pub const ATTESTATION_INVALID: i32 = 4002;
 /// Window already attested by this miner.
 pub const ATTESTATION_DUPLICATE: i32 = 4003;
+
+/// The embedded wallet is not enabled.
+pub const WALLET_DISABLED: i32 = 6001;
+/// Wallet method called without the configured token.
+pub const WALLET_UNAUTHORIZED: i32 = 6002;
+/// Refused by the wallet's spending policy.
+pub const WALLET_POLICY: i32 = 6003;
+/// The wallet holds no key for the request.
+pub const WALLET_NO_KEY: i32 = 6004;
+/// Invalid wallet request.
+pub const WALLET_INVALID: i32 = 6005;
 
 /// Maps an attestation pool refusal to its error object.
 pub fn attestation_rejection(r: &rustchain_mempool::AttestationRejection) -> ErrorObjectOwned {

@@ -2,17 +2,20 @@
 //! the server (HTTP POST and WebSocket on one address).
 //!
 //! - [`api`]: the jsonrpsee traits, one per namespace (`system_*`, `chain_*`, `state_*`, `tx_*`,
-//!   `net_*`, and RIP-200's `attest_*`, `epoch_*`, `miner_*`).
+//!   `net_*`, RIP-200's `attest_*`, `epoch_*`, `miner_*`, and the embedded wallet's `wallet_*`).
 //! - [`types`]: JSON shapes (snake_case fields, integer amounts, 0x-hex hashes).
 //! - [`error`]: every error code the API returns, stable across versions.
 //! - [`openrpc`]: the OpenRPC document served by `rpc.discover`.
 //! - [`server`]: the implementation and [`server::start`].
+//! - [`wallet`]: the embedded wallet's `wallet_*` methods and their access rules.
 
 pub mod api;
 pub mod error;
 pub mod openrpc;
 mod rip200;
 pub mod server;
+pub mod wallet;
 pub use rustchain_rpc_types as types;
 
 pub use server::{start, NodeStatus, RpcConfig, RpcContext, RpcHandle};
+pub use wallet::WalletAccess;

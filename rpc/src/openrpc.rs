@@ -39,7 +39,7 @@ fn hash() -> Value {
 
 /// Every method: `(name, documented)` pairs come from here.
 pub fn methods() -> Vec<Value> {
-    vec![
+    let mut methods = vec![
         method("system_info", "Chain id, network, genesis hash, software version, role, slot duration and minimum fee.", vec![], ("info", schema_ref("Info"))),
         method("system_health", "Head and finalized heights, head age, sync status, peer count and mempool size. status is \"stalled\" when the head is more than 5 slots old.", vec![], ("health", schema_ref("Health"))),
         method("chain_getHead", "The head block and the latest finalized block.", vec![], ("head", schema_ref("Head"))),
@@ -85,6 +85,20 @@ pub fn methods() -> Vec<Value> {
         method("miner_get", "A miner's record: first and latest epoch attested, attestation count, latest class, verdict and multiplier, total rewards. Error 2001 for a key that never attested.", vec![param("miner", true, hash(), "the miner's x-only public key")], ("miner", schema_ref("Miner"))),
         method("miner_list", "The records of the miners that attested in an epoch (default: the current one), in enrollment order, a page of at most 1,000 from offset.", vec![param("epoch", false, json!({"type": "integer"}), "epoch number"), param("offset", false, json!({"type": "integer", "default": 0}), "first miner (enrollment order)"), param("limit", false, json!({"type": "integer", "default": 1000, "maximum": 1000}), "most miners returned")], ("miners", json!({"type": "array", "items": schema_ref("Miner")}))),
         method("rpc.discover", "This OpenRPC document.", vec![], ("document", json!({"type": "object"}))),
+    ];
+    methods.extend(wallet_methods());
+    methods
+}
+
+/// The embedded wallet's methods (a separate `vec!` keeps the macro's recursion shallow).
+fn wallet_methods() -> Vec<Value> {
+    let access = " Needs the embedded wallet (6001 otherwise) and, when the node has a wallet token, the header Authorization: Bearer TOKEN (6002 otherwise).";
+    vec![
+        method("wallet_status", &format!("Which wallet the node serves: keystore name, chain kind, BIP-44 account, first address, and whether a token is required. Never a secret.{access}"), vec![], ("status", schema_ref("WalletStatus"))),
+        method("wallet_accounts", &format!("The wallet's first count addresses (default 10, at most 100) with derivation path, public key, balance at the head and next nonce.{access}"), vec![param("count", false, json!({"type": "integer", "default": 10, "maximum": 100}), "how many addresses")], ("accounts", json!({"type": "array", "items": schema_ref("WalletAddress")}))),
+        method("wallet_send", &format!("Signs and submits a transfer from address from_index (default 0) after the wallet's spending policy allows it (6003 with the rule otherwise). The fee defaults to the node's estimate from the last 10 blocks and the mempool. Returns once the transaction is in the mempool; follow it with tx_getReceipt. Mempool refusals keep their codes (1010-1022).{access}"), vec![param("request", true, schema_ref("WalletSendRequest"), "recipient, amount, optional fee and from_index")], ("sent", schema_ref("WalletSend"))),
+        method("wallet_getPolicy", &format!("The wallet's spending policy (per-transaction and daily limits, allow and deny lists, extra co-signer threshold) and what it counted in the last 24 hours.{access}"), vec![], ("policy", schema_ref("WalletPolicy"))),
+        method("wallet_signMultisig", &format!("Adds the wallet's approval to a partially signed multisig call (rtcms1...), with the key at index or the first of the account's 20 first keys that is a signer (6004 when none is). A transfer is checked against the spending policy first. Returns the updated call; combine, finalize and submit it as with the CLI.{access}"), vec![param("call", true, json!({"type": "string", "pattern": "^rtcms1"}), "the partially signed call"), param("index", false, json!({"type": "integer"}), "address index of the signing key")], ("signed", schema_ref("WalletMultisig"))),
     ]
 }
 
@@ -148,6 +162,9 @@ fn components() -> Value {
         if let Value::Object(rip200) = rip200_schemas(&amount, &block_ref) {
             schemas.extend(rip200);
         }
+        if let Value::Object(wallet) = wallet_schemas(&amount) {
+            schemas.extend(wallet);
+        }
     }
     doc
 }
@@ -177,6 +194,28 @@ fn rip200_schemas(amount: &Value, block_ref: &Value) -> Value {
                 "first_epoch": {"type": "integer"}, "last_epoch": {"type": "integer"}, "last_window": {"type": "integer"},
                 "attestations": {"type": "integer"}, "class": class, "verdict": verdict, "multiplier_bps": {"type": "integer"},
                 "profile_hash": hash(), "total_rewards": amount } }
+    })
+}
+
+/// Schemas of the wallet methods.
+fn wallet_schemas(amount: &Value) -> Value {
+    let optional_amount =
+        json!({ "type": ["integer", "null"], "minimum": 0, "description": "base units" });
+    json!({
+        "WalletStatus": { "type": "object", "properties": { "name": {"type": "string"}, "chain": {"type": "string"},
+            "account": {"type": "integer"}, "first_address": {"type": "string"}, "token_required": {"type": "boolean"} } },
+        "WalletAddress": { "type": "object", "properties": { "index": {"type": "integer"}, "path": {"type": "string"},
+            "address": {"type": "string"}, "public_key": hash(), "balance": amount, "next_nonce": {"type": "integer"} } },
+        "WalletSendRequest": { "type": "object", "required": ["to", "amount"], "additionalProperties": false, "properties": {
+            "to": {"type": "string"}, "amount": amount, "fee": optional_amount, "from_index": {"type": ["integer", "null"]} } },
+        "WalletSend": { "type": "object", "properties": { "hash": hash(), "from": {"type": "string"},
+            "nonce": {"type": "integer"}, "fee": amount } },
+        "WalletPolicy": { "type": "object", "properties": { "rules": { "type": "object", "properties": {
+            "max_per_tx": optional_amount, "max_per_day": optional_amount, "allow": {"type": "array", "items": {"type": "string"}},
+            "deny": {"type": "array", "items": {"type": "string"}}, "cosigner_above": optional_amount } }, "spent_last_day": amount } },
+        "WalletMultisig": { "type": "object", "properties": { "call": {"type": "string"}, "signer": {"type": "integer"},
+            "state": {"enum": ["PARTIALLY_SIGNED", "SIGNED"]}, "approved_by": {"type": "array", "items": {"type": "integer"}},
+            "threshold": {"type": "integer"} } }
     })
 }
 
@@ -228,6 +267,7 @@ mod tests {
             tx_broadcast: None,
             attestations: Default::default(),
             attestation_broadcast: None,
+            wallet: None,
         };
         build_module(ctx)
             .unwrap()
@@ -280,6 +320,11 @@ mod tests {
             crate::error::INVALID_ADDRESS,
             crate::error::INVALID_BLOCK_ID,
             crate::error::INTERNAL,
+            crate::error::WALLET_DISABLED,
+            crate::error::WALLET_UNAUTHORIZED,
+            crate::error::WALLET_POLICY,
+            crate::error::WALLET_NO_KEY,
+            crate::error::WALLET_INVALID,
         ] {
             assert!(
                 doc.contains(&format!("| {code} |")),

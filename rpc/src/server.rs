@@ -16,7 +16,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::api::{
     AttestApiServer, ChainApiServer, EpochApiServer, MinerApiServer, NetApiServer, StateApiServer,
-    SystemApiServer, TxApiServer,
+    SystemApiServer, TxApiServer, WalletApiServer,
 };
 use crate::error::{self, err, internal};
 use crate::types::{
@@ -24,6 +24,7 @@ use crate::types::{
     HeaderJson, HealthJson, InfoJson, MultisigJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson,
     SyncJson, TxBlockJson, TxJson, TxState, ValidatorJson,
 };
+use crate::wallet::{token_layer, WalletAccess};
 
 /// Server limits and address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct RpcContext {
     pub attestations: Arc<Mutex<AttestationPool>>,
     /// Where admitted attestations go to be gossiped (`None` without networking).
     pub attestation_broadcast: Option<mpsc::Sender<Attestation>>,
+    /// The embedded wallet behind `wallet_*` (`None`: disabled, the default).
+    pub wallet: Option<Arc<WalletAccess>>,
 }
 
 impl std::fmt::Debug for RpcContext {
@@ -129,7 +132,7 @@ impl RpcContext {
         Ok((hash, header))
     }
 
-    fn parse_address(&self, text: &str) -> RpcResult<Address> {
+    pub(crate) fn parse_address(&self, text: &str) -> RpcResult<Address> {
         Address::decode(text, self.kind()).map_err(|e| {
             err(
                 error::INVALID_ADDRESS,
@@ -144,6 +147,32 @@ impl RpcContext {
 
     pub(crate) fn now_ms(&self) -> u64 {
         self.clock.now_ms()
+    }
+
+    /// Admits a signed transaction to the mempool and gossips it.
+    pub(crate) fn submit_transaction(&self, tx: Transaction) -> RpcResult<SubmitJson> {
+        let now = self.now_ms();
+        let admitted = rustchain_mempool::admit(&self.mempool, &self.chain, tx.clone(), now)
+            .map_err(internal)?
+            .map_err(|r| error::rejection(&r))?;
+        if let Some(broadcast) = &self.tx_broadcast {
+            // A full queue only delays propagation: peers also receive it in our next block.
+            if broadcast.try_send(tx).is_err() {
+                tracing::debug!("transaction gossip queue full; not gossiped");
+            }
+        }
+        Ok(match admitted {
+            Admitted::Added { hash, ready } => SubmitJson {
+                hash,
+                ready,
+                replaced: None,
+            },
+            Admitted::Replaced { hash, replaced } => SubmitJson {
+                hash,
+                ready: true,
+                replaced: Some(replaced),
+            },
+        })
     }
 }
 
@@ -455,29 +484,7 @@ fn parse_tx_hex(text: &str) -> RpcResult<Transaction> {
 #[async_trait]
 impl TxApiServer for RpcContext {
     fn submit(&self, tx: String) -> RpcResult<SubmitJson> {
-        let tx = parse_tx_hex(&tx)?;
-        let now = self.now_ms();
-        let admitted = rustchain_mempool::admit(&self.mempool, &self.chain, tx.clone(), now)
-            .map_err(internal)?
-            .map_err(|r| error::rejection(&r))?;
-        if let Some(broadcast) = &self.tx_broadcast {
-            // A full queue only delays propagation: peers also receive it in our next block.
-            if broadcast.try_send(tx).is_err() {
-                tracing::debug!("transaction gossip queue full; not gossiped");
-            }
-        }
-        Ok(match admitted {
-            Admitted::Added { hash, ready } => SubmitJson {
-                hash,
-                ready,
-                replaced: None,
-            },
-            Admitted::Replaced { hash, replaced } => SubmitJson {
-                hash,
-                ready: true,
-                replaced: Some(replaced),
-            },
-        })
+        self.submit_transaction(parse_tx_hex(&tx)?)
     }
 
     fn get(&self, hash: Hash) -> RpcResult<TxJson> {
@@ -556,7 +563,8 @@ pub fn build_module(
     module.merge(NetApiServer::into_rpc(ctx.clone()))?;
     module.merge(AttestApiServer::into_rpc(ctx.clone()))?;
     module.merge(EpochApiServer::into_rpc(ctx.clone()))?;
-    module.merge(MinerApiServer::into_rpc(ctx))?;
+    module.merge(MinerApiServer::into_rpc(ctx.clone()))?;
+    module.merge(WalletApiServer::into_rpc(ctx))?;
     let document = crate::openrpc::document();
     module.register_method("rpc.discover", move |_, _, _| document.clone())?;
     Ok(module)
@@ -589,6 +597,12 @@ pub enum StartError {
         /// cause
         source: std::io::Error,
     },
+    /// The wallet would be reachable from other machines without a token.
+    #[error("refusing to serve the embedded wallet on non-loopback address {addr} without a token: set a wallet token (--wallet-token-file) or listen on 127.0.0.1")]
+    WalletExposed {
+        /// address
+        addr: SocketAddr,
+    },
     /// Method registration failed (a programming error).
     #[error("RPC method registration failed: {0}")]
     Register(#[from] jsonrpsee::core::RegisterMethodError),
@@ -603,8 +617,14 @@ pub async fn start(config: &RpcConfig, ctx: RpcContext) -> Result<RpcHandle, Sta
         .max_subscriptions_per_connection(config.max_subscriptions_per_connection)
         .set_batch_request_config(BatchRequestConfig::Limit(config.max_batch_len))
         .build();
+    if let Some(wallet) = &ctx.wallet {
+        if !wallet.token_required() && !config.addr.ip().is_loopback() {
+            return Err(StartError::WalletExposed { addr: config.addr });
+        }
+    }
     let server = Server::builder()
         .set_config(server_config)
+        .set_http_middleware(tower::ServiceBuilder::new().layer(token_layer(ctx.wallet.as_ref())))
         .build(config.addr)
         .await
         .map_err(|source| StartError::Bind {

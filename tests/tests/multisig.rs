@@ -274,5 +274,15 @@ async fn two_of_three_spends_with_signatures_collected_offline_in_any_order() {
     assert!(out.contains("max_per_tx:     1 RTC"), "{out}");
     let (ok, _, err) = cosigners[0].run(&url, &["send", "--to", &recipient, "--amount", "2"]);
     assert!(!ok && err.contains("max_per_tx"), "{err}");
+    // The policy covers the wallet's multisig approvals too: the 4 RTC proposal (a fresh copy)
+    // is not approved, and the file is left untouched.
+    let fresh = dir.path().join("fresh.rtcms");
+    std::fs::copy(&proposal, &fresh).unwrap();
+    let (ok, _, err) = cosigners[0].run(OFFLINE, &["multisig", "sign", path(&fresh)]);
+    assert!(!ok && err.contains("max_per_tx"), "{err}");
+    assert_eq!(
+        std::fs::read(&fresh).unwrap(),
+        std::fs::read(&proposal).unwrap()
+    );
     assert!(node.terminate());
 }

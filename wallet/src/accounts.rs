@@ -91,6 +91,21 @@ impl HdWallet {
         (0..count).map(|i| self.address(i)).collect()
     }
 
+    /// The first of addresses `0..limit` whose key is a signer of `policy`.
+    pub fn find_signer(
+        &self,
+        policy: &rustchain_primitives::MultisigPolicy,
+        limit: u32,
+    ) -> Result<Option<(u32, KeyPair)>, HdError> {
+        for i in 0..limit {
+            let key = self.key(i)?;
+            if policy.index_of(&key.public_key()).is_some() {
+                return Ok(Some((i, key)));
+            }
+        }
+        Ok(None)
+    }
+
     /// Finds the index of `address` among the first `limit` addresses.
     pub fn find(&self, address: &Address, limit: u32) -> Result<Option<u32>, HdError> {
         for i in 0..limit {

@@ -8,13 +8,15 @@
 //!   node's JSON-RPC.
 //! - [`multisig`]: partially signed calls of m-of-n multisig accounts, collected offline.
 //! - [`policy`]: spending limits, allow/deny lists and the extra co-signer threshold.
+//! - [`embedded`]: the unlocked wallet a node serves through its `wallet_*` RPC methods.
+//! - [`btc`]: Bitcoin accounts, descriptors and PSBT v0/v2 from the same seed.
 //!
-//! Not yet: the node's embedded-wallet `wallet_*` RPC methods (the CLI is the only interface),
-//! and a node-side address index for full history (`status` tracks one transaction).
+//! Not yet: a node-side address index for full history (`status` tracks one transaction).
 
 pub mod accounts;
 pub mod btc;
 pub mod client;
+pub mod embedded;
 pub mod fees;
 pub mod keystore;
 pub mod multisig;

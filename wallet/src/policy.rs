@@ -144,6 +144,34 @@ impl SpendingPolicy {
         now_ms: u64,
         history: &[PastSpend],
     ) -> Result<(), PolicyViolation> {
+        self.check_rules(spend, now_ms, history, true)
+    }
+
+    /// Checks one co-signer's approval of a multisig spend: every rule but `cosigner_above`,
+    /// which depends on how many approvals the call ends up with and is checked by
+    /// [`SpendingPolicy::check`] when the call is finalized.
+    pub fn check_approval(
+        &self,
+        to: Address,
+        amount: Amount,
+        now_ms: u64,
+        history: &[PastSpend],
+    ) -> Result<(), PolicyViolation> {
+        let spend = Spend {
+            to,
+            amount,
+            approvals: None,
+        };
+        self.check_rules(&spend, now_ms, history, false)
+    }
+
+    fn check_rules(
+        &self,
+        spend: &Spend,
+        now_ms: u64,
+        history: &[PastSpend],
+        cosigner_rule: bool,
+    ) -> Result<(), PolicyViolation> {
         self.validate()?;
         let listed = |list: &[String]| {
             list.iter()
@@ -181,7 +209,7 @@ impl SpendingPolicy {
                 }
             }
         }
-        if let Some(above) = self.cosigner_above {
+        if let (Some(above), true) = (self.cosigner_above, cosigner_rule) {
             if spend.amount > above {
                 match spend.approvals {
                     None => {
@@ -226,6 +254,88 @@ impl SpendingPolicy {
         lines.push(format!("deny:           {}", list(&self.deny)));
         lines.join("\n")
     }
+}
+
+/// A wallet's policy and the spends it signed recently, as kept inside the encrypted keystore
+/// (its `policy` field), so the daily limit survives restarts and is shared by every program
+/// that opens the wallet (the CLI and a node's embedded wallet).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyState {
+    /// The rules.
+    #[serde(default)]
+    pub rules: SpendingPolicy,
+    /// Spends signed in the last 24 hours: `(ms since the Unix epoch, base units)`.
+    #[serde(default)]
+    pub recent: Vec<(u64, u64)>,
+}
+
+/// Why the stored policy could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyStateError {
+    /// The `policy` field of the keystore does not parse.
+    #[error("the wallet's policy settings are invalid: {0}")]
+    Invalid(#[from] serde_json::Error),
+    /// Saving the keystore failed.
+    #[error("cannot save the wallet: {0}")]
+    Save(#[from] crate::keystore::KeystoreError),
+}
+
+impl PolicyState {
+    /// Reads it from a keystore (the default, allow-everything policy when none is set).
+    pub fn load(keystore: &crate::keystore::UnlockedKeystore) -> Result<Self, PolicyStateError> {
+        let value = &keystore.data().policy;
+        if value.is_null() {
+            return Ok(PolicyState::default());
+        }
+        Ok(serde_json::from_value(value.clone())?)
+    }
+
+    /// Writes it back and saves the keystore.
+    pub fn store(
+        &self,
+        keystore: &mut crate::keystore::UnlockedKeystore,
+    ) -> Result<(), PolicyStateError> {
+        keystore.data_mut().policy = serde_json::to_value(self)?;
+        keystore.save()?;
+        Ok(())
+    }
+
+    /// The recent spends as [`SpendingPolicy::check`] wants them.
+    pub fn history(&self) -> Vec<PastSpend> {
+        self.recent
+            .iter()
+            .map(|(at_ms, units)| PastSpend {
+                at_ms: *at_ms,
+                amount: Amount::from_base_units(*units),
+            })
+            .collect()
+    }
+
+    /// Records a spend and forgets those older than a day.
+    pub fn record(&mut self, now_ms: u64, amount: Amount) {
+        self.recent
+            .retain(|(at, _)| *at > now_ms.saturating_sub(DAY_MS));
+        self.recent.push((now_ms, amount.base_units()));
+    }
+
+    /// What was spent in the 24 hours before `now_ms`.
+    pub fn spent_last_day(&self, now_ms: u64) -> Amount {
+        let since = now_ms.saturating_sub(DAY_MS);
+        let units = self
+            .recent
+            .iter()
+            .filter(|(at, _)| *at > since && *at <= now_ms)
+            .fold(0u64, |sum, (_, units)| sum.saturating_add(*units));
+        Amount::from_base_units(units)
+    }
+}
+
+/// Milliseconds since the Unix epoch by this machine's clock (the policy's daily window).
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 #[cfg(test)]

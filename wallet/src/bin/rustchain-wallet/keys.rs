@@ -11,8 +11,6 @@ use rustchain_wallet::keystore::{
     generate_mnemonic, KdfParams, Keystore, Metadata, NewWallet, SecretString, UnlockedKeystore,
     WalletData,
 };
-use rustchain_wallet::policy::{PastSpend, SpendingPolicy};
-use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::Cli;
@@ -164,60 +162,4 @@ pub fn create(
     );
     println!("first address path {}", first.path);
     Ok(())
-}
-
-/// The wallet's spending policy and the spends it signed recently (kept inside the encrypted
-/// keystore, in its `policy` field).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct PolicyState {
-    /// The rules.
-    #[serde(default)]
-    pub rules: SpendingPolicy,
-    /// Spends signed in the last 24 hours: `(ms since the Unix epoch, base units)`.
-    #[serde(default)]
-    pub recent: Vec<(u64, u64)>,
-}
-
-impl PolicyState {
-    /// Reads it from a keystore.
-    pub fn load(keystore: &UnlockedKeystore) -> anyhow::Result<PolicyState> {
-        let value = &keystore.data().policy;
-        if value.is_null() {
-            return Ok(PolicyState::default());
-        }
-        serde_json::from_value(value.clone()).context("the wallet's policy settings are invalid")
-    }
-
-    /// Writes it back (and saves the keystore).
-    pub fn store(&self, keystore: &mut UnlockedKeystore) -> anyhow::Result<()> {
-        keystore.data_mut().policy = serde_json::to_value(self)?;
-        keystore.save().context("cannot save the wallet")?;
-        Ok(())
-    }
-
-    /// The recent spends as the policy wants them.
-    pub fn history(&self) -> Vec<PastSpend> {
-        self.recent
-            .iter()
-            .map(|(at_ms, units)| PastSpend {
-                at_ms: *at_ms,
-                amount: rustchain_primitives::Amount::from_base_units(*units),
-            })
-            .collect()
-    }
-
-    /// Records a spend and forgets those older than a day.
-    pub fn record(&mut self, now_ms: u64, amount: rustchain_primitives::Amount) {
-        self.recent
-            .retain(|(at, _)| *at > now_ms.saturating_sub(rustchain_wallet::policy::DAY_MS));
-        self.recent.push((now_ms, amount.base_units()));
-    }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
 }

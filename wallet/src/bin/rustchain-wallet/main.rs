@@ -361,8 +361,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             // The spending policy of a keystore wallet applies before anything is signed.
             if let Some(keystore) = keystore.as_mut() {
-                let mut state = keys::PolicyState::load(keystore)?;
-                let now = keys::now_ms();
+                let mut state = rustchain_wallet::policy::PolicyState::load(keystore)?;
+                let now = rustchain_wallet::policy::now_ms();
                 state
                     .rules
                     .check(

@@ -11,6 +11,7 @@ use rustchain_primitives::{
 };
 use rustchain_wallet::accounts::HdWallet;
 use rustchain_wallet::multisig::{CallState, Outcome, PartialCall};
+use rustchain_wallet::policy::{now_ms, PolicyState, Spend};
 use rustchain_wallet::transfer::to_hex;
 
 use crate::{connect, report_receipt, Cli};
@@ -336,12 +337,32 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
         }
         MultisigCommand::Sign { file, index, out } => {
             let mut call = read_call(file)?;
-            let wallet = cli.load_wallet()?;
+            let (wallet, mut keystore) = crate::keys::load_wallet_and_keystore(cli)?;
             let key = match index {
                 Some(i) => wallet.key(*i)?,
                 None => find_signer(&wallet, call.policy())?,
             };
+            // A keystore wallet's policy applies to its approvals (all rules but
+            // cosigner_above, which `finalize` checks) and counts them as its spends.
+            let mut policy = None;
+            if let Some(keystore) = keystore.as_ref() {
+                let mut state = PolicyState::load(keystore)?;
+                let now = now_ms();
+                match &call.call().action {
+                    MultisigAction::Transfer { to, amount } => {
+                        state
+                            .rules
+                            .check_approval(*to, *amount, now, &state.history())
+                            .context("refused by this wallet's spending policy")?;
+                        state.record(now, *amount);
+                    }
+                }
+                policy = Some(state);
+            }
             let signer = call.sign(&key)?;
+            if let (Some(state), Some(keystore)) = (policy, keystore.as_mut()) {
+                state.store(keystore)?;
+            }
             let target = out.as_ref().unwrap_or(file);
             write_call(target, &call)?;
             println!("{}", describe(&call));
@@ -379,7 +400,27 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
                     call.policy().threshold
                 );
             }
-            let wallet = cli.load_wallet()?;
+            let (wallet, keystore) = crate::keys::load_wallet_and_keystore(cli)?;
+            if let Some(keystore) = keystore.as_ref() {
+                // The extra co-signer rule: above `cosigner_above`, threshold + 1 approvals.
+                let rules = PolicyState::load(keystore)?.rules;
+                match &call.call().action {
+                    MultisigAction::Transfer { to, amount } => rules
+                        .check(
+                            &Spend {
+                                to: *to,
+                                amount: *amount,
+                                approvals: Some((
+                                    call.approved_by().len(),
+                                    call.policy().threshold,
+                                )),
+                            },
+                            now_ms(),
+                            &[],
+                        )
+                        .context("refused by this wallet's spending policy")?,
+                }
+            }
             let key = wallet.key(*from_index)?;
             let (nonce, fee) = match (nonce, fee) {
                 (Some(n), Some(f)) => (*n, Amount::from_rtc_str(f)?),
@@ -468,13 +509,10 @@ fn find_signer(
     wallet: &HdWallet,
     policy: &MultisigPolicy,
 ) -> anyhow::Result<rustchain_primitives::KeyPair> {
-    for i in 0..SIGNER_SEARCH {
-        let key = wallet.key(i)?;
-        if policy.index_of(&key.public_key()).is_some() {
-            return Ok(key);
-        }
+    match wallet.find_signer(policy, SIGNER_SEARCH)? {
+        Some((_, key)) => Ok(key),
+        None => bail!(
+            "none of this wallet's first {SIGNER_SEARCH} keys is a signer of this account; pass --index if yours is further"
+        ),
     }
-    bail!(
-        "none of this wallet's first {SIGNER_SEARCH} keys is a signer of this account; pass --index if yours is further"
-    )
 }

@@ -4,8 +4,9 @@ use anyhow::Context;
 use clap::Subcommand;
 use rustchain_primitives::{Address, Amount};
 
-use crate::keys::{unlock, PolicyState};
+use crate::keys::unlock;
 use crate::Cli;
+use rustchain_wallet::policy::PolicyState;
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
