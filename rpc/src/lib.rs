@@ -8,6 +8,8 @@
 //! - [`openrpc`]: the OpenRPC document served by `rpc.discover`.
 //! - [`server`]: the implementation and [`server::start`].
 //! - [`wallet`]: the embedded wallet's `wallet_*` methods and their access rules.
+//! - [`webhook`]: `POST /webhooks/github` on the same server: verified, de-duplicated merged
+//!   pull requests handed to a [`webhook::MergeHandler`].
 
 pub mod api;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod openrpc;
 mod rip200;
 pub mod server;
 pub mod wallet;
+pub mod webhook;
 pub use rustchain_rpc_types as types;
 
 pub use server::{start, NodeStatus, RpcConfig, RpcContext, RpcHandle};

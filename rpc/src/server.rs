@@ -25,6 +25,7 @@ use crate::types::{
     SyncJson, TxBlockJson, TxJson, TxState, ValidatorJson,
 };
 use crate::wallet::{token_layer, WalletAccess};
+use crate::webhook::{WebhookConfig, WebhookConfigError, WebhookLayer};
 
 /// Server limits and address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +42,8 @@ pub struct RpcConfig {
     pub max_batch_len: u32,
     /// Most subscriptions per WebSocket connection.
     pub max_subscriptions_per_connection: u32,
+    /// The repository webhook receiver on `POST /webhooks/github` (`None`: off, the default).
+    pub webhook: Option<WebhookConfig>,
 }
 
 impl Default for RpcConfig {
@@ -52,6 +55,7 @@ impl Default for RpcConfig {
             max_connections: 128,
             max_batch_len: 32,
             max_subscriptions_per_connection: 32,
+            webhook: None,
         }
     }
 }
@@ -603,6 +607,9 @@ pub enum StartError {
         /// address
         addr: SocketAddr,
     },
+    /// The webhook receiver's configuration or state directory is unusable.
+    #[error("cannot start the webhook receiver: {0}")]
+    Webhook(#[from] WebhookConfigError),
     /// Method registration failed (a programming error).
     #[error("RPC method registration failed: {0}")]
     Register(#[from] jsonrpsee::core::RegisterMethodError),
@@ -622,9 +629,17 @@ pub async fn start(config: &RpcConfig, ctx: RpcContext) -> Result<RpcHandle, Sta
             return Err(StartError::WalletExposed { addr: config.addr });
         }
     }
+    let webhook = match &config.webhook {
+        Some(webhook) => WebhookLayer::new(webhook)?,
+        None => WebhookLayer::disabled(),
+    };
     let server = Server::builder()
         .set_config(server_config)
-        .set_http_middleware(tower::ServiceBuilder::new().layer(token_layer(ctx.wallet.as_ref())))
+        .set_http_middleware(
+            tower::ServiceBuilder::new()
+                .layer(webhook)
+                .layer(token_layer(ctx.wallet.as_ref())),
+        )
         .build(config.addr)
         .await
         .map_err(|source| StartError::Bind {
