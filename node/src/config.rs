@@ -31,13 +31,25 @@
 //! password_file = "wallet-password.txt"
 //! account = 0
 //! token_file = "wallet-token.txt"  # optional; required when rpc_addr is not loopback
+//!
+//! [webhook]                    # GitHub webhooks on POST /webhooks/github; off unless enabled
+//! enabled = true
+//! max_body_bytes = 1048576     # default 1 MiB; larger bodies get 413
+//! state_dir = "/var/lib/rustchain/webhooks"  # default <datadir>/webhooks: processed delivery ids
+//!
+//! [[webhook.repository]]       # one per repository; at least one when enabled
+//! name = "owner/repo"          # as GitHub's repository.full_name (case does not matter)
+//! secret_file = "owner-repo.secret"  # first line is the webhook secret; must not be empty
 //! ```
+//!
+//! The webhook's rules (signatures, replays, answers) are in [`rustchain_rpc::webhook`].
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use rustchain_mempool::MempoolConfig;
+use rustchain_rpc::webhook::{RepositorySecret, WebhookConfig, WebhookSecret};
 use rustchain_rpc::RpcConfig;
 use serde::Deserialize;
 
@@ -86,6 +98,66 @@ pub struct WalletSettings {
     pub account: u32,
     /// File holding the bearer token, if any.
     pub token_file: Option<PathBuf>,
+}
+
+/// The repository webhook receiver in the config file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSection {
+    /// Serve `POST /webhooks/github` (default false).
+    pub enabled: Option<bool>,
+    /// Largest body read (default 1 MiB).
+    pub max_body_bytes: Option<usize>,
+    /// Where processed delivery ids are kept (default `<datadir>/webhooks`).
+    pub state_dir: Option<PathBuf>,
+    /// `[[webhook.repository]]` entries.
+    #[serde(default)]
+    pub repository: Vec<WebhookRepository>,
+}
+
+/// One `[[webhook.repository]]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRepository {
+    /// `owner/repo`.
+    pub name: String,
+    /// File whose first line is the webhook secret.
+    pub secret_file: PathBuf,
+}
+
+/// The resolved webhook settings (secrets not read yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookSettings {
+    /// Largest body read.
+    pub max_body_bytes: usize,
+    /// State directory; `None` means `<datadir>/webhooks`.
+    pub state_dir: Option<PathBuf>,
+    /// Repositories and their secret files.
+    pub repositories: Vec<WebhookRepository>,
+}
+
+impl WebhookSettings {
+    /// Reads the secret files and checks everything; the handler is left `None`.
+    pub fn load(&self, datadir: &Path) -> anyhow::Result<WebhookConfig> {
+        let mut config = WebhookConfig::new(
+            self.state_dir
+                .clone()
+                .unwrap_or_else(|| datadir.join("webhooks")),
+        );
+        config.max_body_bytes = self.max_body_bytes;
+        for repo in &self.repositories {
+            let what = format!("webhook secret of {}", repo.name);
+            let secret = crate::service::read_secret_line(&repo.secret_file, &what)?;
+            config.repositories.push(RepositorySecret {
+                name: repo.name.clone(),
+                secret: WebhookSecret::new(secret.as_bytes()),
+            });
+        }
+        config
+            .validate()
+            .context("invalid [webhook] configuration")?;
+        Ok(config)
+    }
 }
 
 /// Mempool limits in the config file.
@@ -175,6 +247,9 @@ pub struct FileConfig {
     /// The embedded wallet.
     #[serde(default)]
     pub wallet: WalletSection,
+    /// Repository webhooks.
+    #[serde(default)]
+    pub webhook: WebhookSection,
 }
 
 impl FileConfig {
@@ -218,6 +293,8 @@ pub struct NodeConfig {
     pub misbehaviour: Misbehaviour,
     /// The embedded wallet, or `None` (the default: `wallet_*` methods answer 6001).
     pub wallet: Option<WalletSettings>,
+    /// The GitHub webhook receiver, or `None` (the default).
+    pub webhook: Option<WebhookSettings>,
 }
 
 impl NodeConfig {
@@ -262,6 +339,8 @@ impl NodeConfig {
             max_subscriptions_per_connection: r
                 .max_subscriptions_per_connection
                 .unwrap_or(defaults.max_subscriptions_per_connection),
+            // Filled in at start from `webhook` (its secrets are read then).
+            webhook: None,
         };
         let d = MempoolConfig::default();
         let m = &file.mempool;
@@ -324,7 +403,16 @@ impl NodeConfig {
                 token_file: cli.wallet_token_file.clone().or(w.token_file.clone()),
             }),
         };
+        let h = &file.webhook;
+        let webhook = h.enabled.unwrap_or(false).then(|| WebhookSettings {
+            max_body_bytes: h
+                .max_body_bytes
+                .unwrap_or(rustchain_rpc::webhook::DEFAULT_MAX_BODY_BYTES),
+            state_dir: h.state_dir.clone(),
+            repositories: h.repository.clone(),
+        });
         Ok(NodeConfig {
+            webhook,
             wallet,
             p2p,
             misbehaviour,
@@ -377,6 +465,81 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.rpc.addr.port(), 9001);
+    }
+
+    #[test]
+    fn webhook_section() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("node.toml");
+        let secret = dir.path().join("node.secret");
+        std::fs::write(&secret, "s3cret value\nignored second line\n").unwrap();
+        std::fs::write(
+            &path,
+            format!(
+                "dev = true\n[webhook]\nenabled = true\nmax_body_bytes = 4096\n\
+                 [[webhook.repository]]\nname = \"rustchain/node\"\nsecret_file = {:?}\n",
+                secret.display().to_string()
+            ),
+        )
+        .unwrap();
+        let c = NodeConfig::resolve(&cli(&["--config", path.to_str().unwrap()])).unwrap();
+        let settings = c.webhook.expect("enabled");
+        assert_eq!(settings.max_body_bytes, 4096);
+        assert_eq!(settings.state_dir, None);
+        let webhook = settings.load(Path::new("/data")).unwrap();
+        assert_eq!(webhook.state_dir, Path::new("/data/webhooks"));
+        assert_eq!(webhook.max_body_bytes, 4096);
+        assert_eq!(webhook.repositories.len(), 1);
+        assert_eq!(webhook.repositories[0].name, "rustchain/node");
+        assert_eq!(
+            webhook.repositories[0].secret,
+            WebhookSecret::new("s3cret value")
+        );
+        assert!(webhook.handler.is_none());
+        assert!(!format!("{webhook:?}").contains("s3cret"));
+
+        // Off by default, and off when not enabled even with repositories listed.
+        let c = NodeConfig::resolve(&cli(&["--dev"])).unwrap();
+        assert!(c.webhook.is_none() && c.rpc.webhook.is_none());
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("enabled = true", "enabled = false");
+        std::fs::write(&path, text).unwrap();
+        let c = NodeConfig::resolve(&cli(&["--config", path.to_str().unwrap()])).unwrap();
+        assert!(c.webhook.is_none());
+
+        // Unknown keys, empty secrets, missing files, no repositories, bad names.
+        std::fs::write(&path, "dev = true\n[webhook]\nenable = true\n").unwrap();
+        let e = NodeConfig::resolve(&cli(&["--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(format!("{e:#}").contains("unknown field"), "{e:#}");
+        let empty = dir.path().join("empty.secret");
+        std::fs::write(&empty, "\n").unwrap();
+        let repo = |name: &str, file: &Path| WebhookRepository {
+            name: name.into(),
+            secret_file: file.to_path_buf(),
+        };
+        let settings = |repositories| WebhookSettings {
+            max_body_bytes: 1024,
+            state_dir: Some(dir.path().join("state")),
+            repositories,
+        };
+        let e = settings(vec![repo("a/b", &empty)])
+            .load(dir.path())
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("is empty"), "{e:#}");
+        let e = settings(vec![repo("a/b", &dir.path().join("missing"))])
+            .load(dir.path())
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("cannot read"), "{e:#}");
+        let e = settings(vec![]).load(dir.path()).unwrap_err();
+        assert!(format!("{e:#}").contains("no repository"), "{e:#}");
+        let e = settings(vec![repo("not-a-repo", &secret)])
+            .load(dir.path())
+            .unwrap_err();
+        assert!(format!("{e:#}").contains("owner/name"), "{e:#}");
+        let mut zero = settings(vec![repo("a/b", &secret)]);
+        zero.max_body_bytes = 0;
+        assert!(zero.load(dir.path()).is_err());
     }
 
     #[test]

@@ -248,7 +248,25 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
         attestation_broadcast,
         wallet,
     };
-    let rpc = rustchain_rpc::start(&config.rpc, ctx).await?;
+    // --- GitHub webhook receiver (issue 6, scope 2) ---------------------------------------
+    let mut rpc_config = config.rpc.clone();
+    if let Some(settings) = &config.webhook {
+        let mut webhook = settings.load(&datadir)?;
+        // The handler slot: the bounty work plugs its `rustchain_rpc::webhook::MergeHandler`
+        // in here, e.g. `Some(Arc::new(BountyMergeHandler::new(ctx.clone())))`. Until then a
+        // merged pull request is answered 503 and left unrecorded for GitHub's redelivery.
+        webhook.handler = None;
+        tracing::info!(
+            path = rustchain_rpc::webhook::WEBHOOK_PATH,
+            repositories = ?webhook.repositories.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),
+            state_dir = %webhook.state_dir.display(),
+            handler = webhook.handler.is_some(),
+            "GitHub webhook receiver enabled"
+        );
+        rpc_config.webhook = Some(webhook);
+    }
+    // --- end of the webhook receiver -----------------------------------------------------
+    let rpc = rustchain_rpc::start(&rpc_config, ctx).await?;
     tracing::info!(
         http = %format!("http://{}", rpc.local_addr),
         ws = %format!("ws://{}", rpc.local_addr),
@@ -290,7 +308,10 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
 const MIN_WALLET_TOKEN_LEN: usize = 16;
 
 /// The first line of a secret file, which must not be empty.
-fn read_secret_line(path: &std::path::Path, what: &str) -> anyhow::Result<Zeroizing<String>> {
+pub(crate) fn read_secret_line(
+    path: &std::path::Path,
+    what: &str,
+) -> anyhow::Result<Zeroizing<String>> {
     let text = Zeroizing::new(
         std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the {what} file {}", path.display()))?,
