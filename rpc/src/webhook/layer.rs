@@ -110,6 +110,7 @@ async fn serve(receiver: Arc<Receiver>, request: HttpRequest) -> HttpResponse {
         event,
         status = reply.status.as_u16(),
         outcome = %reply.message,
+        reason = reply.log_reason.unwrap_or("-"),
         "github webhook delivery"
     );
     response(&reply)

@@ -25,6 +25,8 @@ pub(crate) struct Reply {
     pub extra: Map<String, Value>,
     /// The repository named in the body (unverified unless the status says so), for the log.
     pub repository: Option<String>,
+    /// More detail for the log only (not sent: e.g. which check a `401` failed).
+    pub log_reason: Option<&'static str>,
 }
 
 /// The message of a `200` answer to a replayed delivery.
@@ -43,7 +45,13 @@ impl Reply {
             message: message.into(),
             extra: Map::new(),
             repository: None,
+            log_reason: None,
         }
+    }
+
+    fn log_reason(mut self, reason: &'static str) -> Self {
+        self.log_reason = Some(reason);
+        self
     }
 
     fn repository(mut self, name: &str) -> Self {
@@ -107,10 +115,12 @@ impl Receiver {
         };
         let Some(secret) = self.secrets.get(&repository.to_ascii_lowercase()) else {
             return Reply::new(StatusCode::UNAUTHORIZED, "unauthorized", NOT_VERIFIED)
+                .log_reason("repository not configured")
                 .repository(&repository);
         };
         if verify_mac(secret.as_bytes(), body, &headers.mac).is_err() {
             return Reply::new(StatusCode::UNAUTHORIZED, "unauthorized", NOT_VERIFIED)
+                .log_reason("signature mismatch")
                 .repository(&repository);
         }
         // Verified: the body comes from the repository's webhook.
@@ -292,6 +302,7 @@ mod tests {
             (reply.status, reply.message.as_str()),
             (StatusCode::UNAUTHORIZED, NOT_VERIFIED)
         );
+        assert_eq!(reply.log_reason, Some("signature mismatch"));
         // Signed for a different body.
         let h = signed("pull_request", "d1", b"{}");
         assert_eq!(r.receive(&h, &body).status, StatusCode::UNAUTHORIZED);
@@ -302,6 +313,7 @@ mod tests {
             (reply.status, reply.message.as_str()),
             (StatusCode::UNAUTHORIZED, NOT_VERIFIED)
         );
+        assert_eq!(reply.log_reason, Some("repository not configured"));
         // Not JSON, no repository.
         assert_eq!(
             r.receive(&signed("ping", "d1", b"x"), b"x").status,
