@@ -42,7 +42,7 @@ pub use evidence::{Evidence, EvidenceError};
 pub use hash::{tagged_hash, Hash, Tag, TaggedHasher};
 pub use keys::{KeyError, KeyPair, PublicKey, Signature};
 pub use multisig::{
-    MultisigAction, MultisigApproval, MultisigCall, MultisigError, MultisigPolicy,
+    MultisigAction, MultisigApproval, MultisigCall, MultisigEffect, MultisigError, MultisigPolicy,
     MAX_MULTISIG_SIGNERS,
 };
 pub use receipt::{Event, Receipt, TxStatus};

@@ -250,11 +250,30 @@ pub enum MultisigAction {
     },
 }
 
+/// What executing a [`MultisigAction`] does, as the multisig account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultisigEffect {
+    /// Move `amount` from the account to `to`.
+    Transfer {
+        /// recipient
+        to: Address,
+        /// amount
+        amount: Amount,
+    },
+    /// Perform a bounty operation as the account.
+    Bounty(BountyAction),
+}
+
 impl MultisigAction {
-    /// The bounty operation of a bounty action, if it is one.
-    pub fn bounty_action(&self) -> Option<BountyAction> {
-        Some(match self {
-            MultisigAction::Transfer { .. } => return None,
+    /// What the action does.
+    pub fn effect(&self) -> MultisigEffect {
+        MultisigEffect::Bounty(match self {
+            MultisigAction::Transfer { to, amount } => {
+                return MultisigEffect::Transfer {
+                    to: *to,
+                    amount: *amount,
+                }
+            }
             MultisigAction::BountyApprove { claim } => BountyAction::Approve { claim: *claim },
             MultisigAction::BountyReject { claim } => BountyAction::Reject { claim: *claim },
             MultisigAction::BountyPost {
@@ -276,6 +295,14 @@ impl MultisigAction {
             },
             MultisigAction::BountyCancel { bounty } => BountyAction::Cancel { bounty: *bounty },
         })
+    }
+
+    /// The bounty operation of a bounty action, if it is one.
+    pub fn bounty_action(&self) -> Option<BountyAction> {
+        match self.effect() {
+            MultisigEffect::Bounty(action) => Some(action),
+            MultisigEffect::Transfer { .. } => None,
+        }
     }
 }
 

@@ -1,0 +1,850 @@
+//! The bounty board's execution rules (the design, and why it is safe, is in
+//! [`rustchain_primitives::bounty`]).
+//!
+//! **State** (every entry in the authenticated tree, so every validator recomputes it and a
+//! light client can prove it):
+//!
+//! | key | value |
+//! |---|---|
+//! | `BountyCounters` | [`BountyCounters`]: the last bounty id and the last claim id |
+//! | `Bounty(id)` | [`Bounty`], including its open claims (bounded) and its claim count |
+//! | `BountyClaim(id)` | [`Claim`] |
+//! | `BountyClaimOf(bounty, i)` | the id of the `i`-th claim ever made on `bounty` (for listing) |
+//! | `BountyClaimer(address)` | [`ClaimerRecord`]: how many open claims the account holds (the cap) |
+//! | `BountyExpiryCount(h)`, `BountyExpiryAt(h, i)` | the claims due to expire at height `h` |
+//! | `BountyExpiryCursor` | `Option<ExpiryCursor>`: an expiry backlog, if any |
+//! | `Account(escrow_address())` | the escrow's balance |
+//!
+//! **Atomicity.** An operation runs on an [`Overlay`] of the state: it first checks every rule
+//! (reads only), then writes; a failure anywhere returns the reason and the caller drops the
+//! overlay, so a failed operation changes nothing but the fee and nonce. Every amount is added
+//! and subtracted with checked arithmetic.
+//!
+//! **One set of rules.** The mempool's [`crate::precheck_transaction`] runs the very same
+//! operation on a throw-away overlay of the head state (at the next block's height), so what
+//! it refuses is exactly what would fail at that height: unknown bounty or claim, wrong
+//! sponsor, approvers or claimer, wrong state, caps, deadlines, insufficient balance.
+//!
+//! **Invariant failures are not user errors.** A claim naming a missing bounty, an escrow
+//! balance below what it owes, or an open-claim count going below zero means the state is
+//! inconsistent; such a case is a [`StoreError::Corrupt`] that stops execution, never a
+//! receipt.
+
+use std::collections::BTreeMap;
+
+use borsh::{BorshDeserialize, BorshSerialize};
+use rustchain_primitives::bounty::{ExpiryCursor, OpenClaim};
+use rustchain_primitives::receipt::FailureReason;
+use rustchain_primitives::{
+    codec, escrow_address, Account, Address, Amount, Bounty, BountyAction, BountyCounters,
+    BountyId, BountyParams, BountyStatus, Claim, ClaimId, ClaimStatus, Event,
+};
+
+use crate::execution::StateReader;
+use crate::tree::{decode_value, StateKey};
+use crate::StoreError;
+
+/// An account's open claims (state key `BountyClaimer(address)`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct ClaimerRecord {
+    /// Claims made by the account that are Claimed or Submitted.
+    pub open_claims: u32,
+}
+
+/// What the bounty rules read: accounts and raw entries.
+pub trait BountyState {
+    /// An account (empty if absent).
+    fn account(&self, address: &Address) -> Result<Account, StoreError>;
+    /// A raw entry.
+    fn entry(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
+/// A [`StateReader`] as a [`BountyState`].
+#[derive(Debug)]
+pub struct ReaderState<'a, R: ?Sized>(pub &'a R);
+
+impl<R: StateReader + ?Sized> BountyState for ReaderState<'_, R> {
+    fn account(&self, address: &Address) -> Result<Account, StoreError> {
+        self.0.account(address)
+    }
+    fn entry(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StoreError> {
+        self.0.entry(key)
+    }
+}
+
+/// Changes on top of a [`BountyState`], kept apart until the caller publishes them.
+#[derive(Debug)]
+pub struct Overlay<'a, S: ?Sized> {
+    base: &'a S,
+    /// Accounts changed.
+    pub accounts: BTreeMap<Address, Account>,
+    /// Entries written.
+    pub entries: BTreeMap<StateKey, Vec<u8>>,
+    /// Events, in order.
+    pub events: Vec<Event>,
+}
+
+impl<'a, S: BountyState + ?Sized> Overlay<'a, S> {
+    /// An overlay on `base` that already holds `accounts` and `entries` (the transaction's
+    /// changes so far).
+    pub fn new(
+        base: &'a S,
+        accounts: BTreeMap<Address, Account>,
+        entries: BTreeMap<StateKey, Vec<u8>>,
+    ) -> Self {
+        Overlay {
+            base,
+            accounts,
+            entries,
+            events: Vec::new(),
+        }
+    }
+
+    fn account(&self, address: &Address) -> Result<Account, StoreError> {
+        match self.accounts.get(address) {
+            Some(a) => Ok(*a),
+            None => self.base.account(address),
+        }
+    }
+
+    fn get<T: BorshDeserialize>(&self, key: &StateKey) -> Result<Option<T>, StoreError> {
+        let bytes = match self.entries.get(key) {
+            Some(v) => Some(v.clone()),
+            None => self.base.entry(key)?,
+        };
+        bytes.map(|b| decode_value(&b)).transpose()
+    }
+
+    fn put<T: BorshSerialize>(&mut self, key: StateKey, value: &T) {
+        self.entries.insert(key, codec::encode(value));
+    }
+
+    /// Moves `amount` from `from` to `to`. An account that cannot pay is
+    /// `InsufficientBalance`, except the escrow, whose shortfall is corruption.
+    fn move_funds(&mut self, from: Address, to: Address, amount: Amount) -> Outcome<()> {
+        let source = self.account(&from)?;
+        let Some(left) = source.balance.checked_sub(amount) else {
+            if from == escrow_address() {
+                return Err(corrupt(format!(
+                    "bounty escrow holds {}, cannot pay {amount}",
+                    source.balance
+                ))
+                .into());
+            }
+            return Err(Fail::Reason(FailureReason::InsufficientBalance {
+                needed: amount,
+                available: source.balance,
+            }));
+        };
+        if from == to {
+            return Ok(());
+        }
+        self.accounts.insert(
+            from,
+            Account {
+                balance: left,
+                ..source
+            },
+        );
+        let recipient = self.account(&to)?;
+        let credited = recipient
+            .balance
+            .checked_add(amount)
+            .ok_or(Fail::Reason(FailureReason::BalanceOverflow))?;
+        self.accounts.insert(
+            to,
+            Account {
+                balance: credited,
+                ..recipient
+            },
+        );
+        Ok(())
+    }
+}
+
+/// The context of the block an operation runs in.
+#[derive(Debug, Clone, Copy)]
+pub struct BountyContext {
+    /// The block's height.
+    pub height: u64,
+    /// The chain's parameters.
+    pub params: BountyParams,
+}
+
+/// Why an operation did not apply: a reason for the receipt, or a storage failure.
+#[derive(Debug)]
+enum Fail {
+    Reason(FailureReason),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Fail {
+    fn from(e: StoreError) -> Self {
+        Fail::Store(e)
+    }
+}
+
+impl From<FailureReason> for Fail {
+    fn from(r: FailureReason) -> Self {
+        Fail::Reason(r)
+    }
+}
+
+type Outcome<T> = Result<T, Fail>;
+
+fn corrupt(detail: String) -> StoreError {
+    StoreError::Corrupt {
+        table: crate::tables::STATE_VALUES,
+        detail,
+    }
+}
+
+fn split(outcome: Outcome<()>) -> Result<Result<(), FailureReason>, StoreError> {
+    match outcome {
+        Ok(()) => Ok(Ok(())),
+        Err(Fail::Reason(r)) => Ok(Err(r)),
+        Err(Fail::Store(e)) => Err(e),
+    }
+}
+
+/// Runs `action` by `actor` on `overlay` (see the module docs of
+/// [`rustchain_primitives::bounty`] for the rules). On `Ok(Err(reason))` the overlay holds a
+/// partial attempt and must be dropped.
+pub fn apply<S: BountyState + ?Sized>(
+    overlay: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    actor: Address,
+    action: &BountyAction,
+) -> Result<Result<(), FailureReason>, StoreError> {
+    split(match action {
+        BountyAction::Post {
+            title,
+            url,
+            amount,
+            deadline,
+            approvers,
+        } => post(
+            overlay, ctx, actor, title, url, *amount, *deadline, *approvers,
+        ),
+        BountyAction::Fund { bounty, amount } => fund(overlay, actor, *bounty, *amount),
+        BountyAction::Claim { bounty, claimant } => claim(overlay, ctx, actor, *bounty, *claimant),
+        BountyAction::Submit {
+            claim,
+            pull_request,
+        } => submit(overlay, ctx, actor, *claim, pull_request),
+        BountyAction::Approve { claim } => approve(overlay, ctx, actor, *claim),
+        BountyAction::Reject { claim } => reject(overlay, ctx, actor, *claim),
+        BountyAction::Cancel { bounty } => cancel(overlay, ctx, actor, *bounty),
+    })
+}
+
+fn load_bounty<S: BountyState + ?Sized>(o: &Overlay<'_, S>, id: BountyId) -> Outcome<Bounty> {
+    o.get(&StateKey::Bounty(id))?
+        .ok_or(Fail::Reason(FailureReason::UnknownBounty(id)))
+}
+
+fn load_claim<S: BountyState + ?Sized>(o: &Overlay<'_, S>, id: ClaimId) -> Outcome<Claim> {
+    o.get(&StateKey::BountyClaim(id))?
+        .ok_or(Fail::Reason(FailureReason::UnknownBountyClaim(id)))
+}
+
+/// The bounty of an existing claim (its absence is corruption).
+fn bounty_of<S: BountyState + ?Sized>(o: &Overlay<'_, S>, claim: &Claim) -> Outcome<Bounty> {
+    o.get(&StateKey::Bounty(claim.bounty))?.ok_or_else(|| {
+        corrupt(format!(
+            "claim {} names bounty {}, which does not exist",
+            claim.id, claim.bounty
+        ))
+        .into()
+    })
+}
+
+fn require_open(bounty: &Bounty) -> Outcome<()> {
+    match bounty.status {
+        BountyStatus::Open => Ok(()),
+        status => Err(Fail::Reason(FailureReason::BountyNotOpen {
+            bounty: bounty.id,
+            status,
+        })),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn post<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    sponsor: Address,
+    title: &str,
+    url: &str,
+    amount: Amount,
+    deadline: u64,
+    approvers: Address,
+) -> Outcome<()> {
+    let min = ctx.height.saturating_add(1);
+    let max = ctx.height.saturating_add(ctx.params.max_duration);
+    if deadline < min || deadline > max {
+        return Err(FailureReason::BountyDeadlineOutOfRange { deadline, min, max }.into());
+    }
+    let mut counters: BountyCounters = o.get(&StateKey::BountyCounters)?.unwrap_or_default();
+    let id = counters
+        .bounties
+        .checked_add(1)
+        .ok_or(Fail::Reason(FailureReason::BountyIdsExhausted))?;
+    o.move_funds(sponsor, escrow_address(), amount)?;
+    counters.bounties = id;
+    o.put(StateKey::BountyCounters, &counters);
+    o.put(
+        StateKey::Bounty(id),
+        &Bounty {
+            id,
+            sponsor,
+            title: title.to_owned(),
+            url: url.to_owned(),
+            approvers,
+            amount,
+            deadline,
+            posted_at: ctx.height,
+            status: BountyStatus::Open,
+            claims: 0,
+            open_claims: Vec::new(),
+        },
+    );
+    o.events.push(Event::BountyPosted {
+        bounty: id,
+        sponsor,
+        approvers,
+        amount,
+        deadline,
+    });
+    Ok(())
+}
+
+fn fund<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    actor: Address,
+    id: BountyId,
+    amount: Amount,
+) -> Outcome<()> {
+    let mut bounty = load_bounty(o, id)?;
+    require_open(&bounty)?;
+    if actor != bounty.sponsor {
+        return Err(FailureReason::NotBountySponsor {
+            bounty: id,
+            sponsor: bounty.sponsor,
+        }
+        .into());
+    }
+    let total = bounty
+        .amount
+        .checked_add(amount)
+        .ok_or(Fail::Reason(FailureReason::BalanceOverflow))?;
+    o.move_funds(actor, escrow_address(), amount)?;
+    bounty.amount = total;
+    o.put(StateKey::Bounty(id), &bounty);
+    o.events.push(Event::BountyFunded {
+        bounty: id,
+        amount,
+        total,
+    });
+    Ok(())
+}
+
+fn claim<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    claimer: Address,
+    id: BountyId,
+    claimant: Address,
+) -> Outcome<()> {
+    let params = &ctx.params;
+    let mut bounty = load_bounty(o, id)?;
+    require_open(&bounty)?;
+    if ctx.height >= bounty.deadline {
+        return Err(FailureReason::BountyDeadlinePassed {
+            bounty: id,
+            deadline: bounty.deadline,
+        }
+        .into());
+    }
+    if let Some(open) = bounty.open_claims.iter().find(|c| c.claimer == claimer) {
+        return Err(FailureReason::BountyAlreadyClaimed {
+            bounty: id,
+            claim: open.claim,
+        }
+        .into());
+    }
+    if bounty.open_claims.len() >= params.max_open_claims_per_bounty as usize {
+        return Err(FailureReason::BountyClaimsFull {
+            bounty: id,
+            cap: params.max_open_claims_per_bounty,
+        }
+        .into());
+    }
+    let mut record: ClaimerRecord = o
+        .get(&StateKey::BountyClaimer(claimer))?
+        .unwrap_or_default();
+    if record.open_claims >= params.max_open_claims_per_account {
+        return Err(FailureReason::BountyClaimCap {
+            cap: params.max_open_claims_per_account,
+        }
+        .into());
+    }
+    let mut counters: BountyCounters = o.get(&StateKey::BountyCounters)?.unwrap_or_default();
+    let claim_id = counters
+        .claims
+        .checked_add(1)
+        .ok_or(Fail::Reason(FailureReason::BountyIdsExhausted))?;
+    let bond = params.claim_bond;
+    o.move_funds(claimer, escrow_address(), bond)?;
+    let expires_at = ctx
+        .height
+        .saturating_add(params.claim_window)
+        .min(bounty.deadline);
+    // Index the claim under its bounty and under its expiry height.
+    o.put(StateKey::BountyClaimOf(id, bounty.claims), &claim_id);
+    bounty.claims = bounty
+        .claims
+        .checked_add(1)
+        .ok_or(Fail::Reason(FailureReason::BountyIdsExhausted))?;
+    let due: u64 = o
+        .get(&StateKey::BountyExpiryCount(expires_at))?
+        .unwrap_or(0);
+    o.put(StateKey::BountyExpiryAt(expires_at, due), &claim_id);
+    let due = due
+        .checked_add(1)
+        .ok_or(Fail::Reason(FailureReason::BountyIdsExhausted))?;
+    o.put(StateKey::BountyExpiryCount(expires_at), &due);
+    bounty.open_claims.push(OpenClaim {
+        claim: claim_id,
+        claimer,
+    });
+    o.put(StateKey::Bounty(id), &bounty);
+    // Below the cap, so no overflow.
+    record.open_claims = record.open_claims.saturating_add(1);
+    o.put(StateKey::BountyClaimer(claimer), &record);
+    counters.claims = claim_id;
+    o.put(StateKey::BountyCounters, &counters);
+    o.put(
+        StateKey::BountyClaim(claim_id),
+        &Claim {
+            id: claim_id,
+            bounty: id,
+            claimer,
+            claimant,
+            bond,
+            claimed_at: ctx.height,
+            expires_at,
+            pull_request: None,
+            submitted_at: None,
+            status: ClaimStatus::Claimed,
+            ended_at: None,
+        },
+    );
+    o.events.push(Event::BountyClaimed {
+        bounty: id,
+        claim: claim_id,
+        claimer,
+        claimant,
+        bond,
+        expires_at,
+    });
+    Ok(())
+}
+
+fn submit<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    actor: Address,
+    id: ClaimId,
+    pull_request: &str,
+) -> Outcome<()> {
+    let mut claim = load_claim(o, id)?;
+    if actor != claim.claimer {
+        return Err(FailureReason::NotBountyClaimer {
+            claim: id,
+            claimer: claim.claimer,
+        }
+        .into());
+    }
+    if claim.status != ClaimStatus::Claimed {
+        return Err(FailureReason::BountyClaimState {
+            claim: id,
+            status: claim.status,
+        }
+        .into());
+    }
+    if ctx.height >= claim.expires_at {
+        return Err(FailureReason::BountyClaimExpired {
+            claim: id,
+            expires_at: claim.expires_at,
+        }
+        .into());
+    }
+    let bounty = bounty_of(o, &claim)?;
+    require_open(&bounty)?;
+    claim.status = ClaimStatus::Submitted;
+    claim.pull_request = Some(pull_request.to_owned());
+    claim.submitted_at = Some(ctx.height);
+    o.put(StateKey::BountyClaim(id), &claim);
+    o.events.push(Event::BountySubmitted {
+        bounty: bounty.id,
+        claim: id,
+    });
+    Ok(())
+}
+
+/// Ends an open claim with `status`, paying its bond from escrow to `bond_to`, and takes it off
+/// the claimer's count. The caller removes it from the bounty's open claims and emits the
+/// status event; this emits the bond event.
+fn end_claim<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    claim: &mut Claim,
+    status: ClaimStatus,
+    bond_to: Address,
+) -> Outcome<()> {
+    o.move_funds(escrow_address(), bond_to, claim.bond)?;
+    claim.status = status;
+    claim.ended_at = Some(ctx.height);
+    o.put(StateKey::BountyClaim(claim.id), &*claim);
+    let key = StateKey::BountyClaimer(claim.claimer);
+    let mut record: ClaimerRecord = o.get(&key)?.unwrap_or_default();
+    record.open_claims = record.open_claims.checked_sub(1).ok_or_else(|| {
+        Fail::Store(corrupt(format!(
+            "claimer of claim {} has no open claim on record",
+            claim.id
+        )))
+    })?;
+    o.put(key, &record);
+    o.events.push(if status == ClaimStatus::Rejected {
+        Event::BountyBondForfeited {
+            claim: claim.id,
+            to: bond_to,
+            amount: claim.bond,
+        }
+    } else {
+        Event::BountyBondRefunded {
+            claim: claim.id,
+            to: bond_to,
+            amount: claim.bond,
+        }
+    });
+    Ok(())
+}
+
+/// Closes every open claim of `bounty` except `except`, refunding their bonds.
+fn close_open_claims<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    bounty: &mut Bounty,
+    except: Option<ClaimId>,
+) -> Outcome<()> {
+    for open in std::mem::take(&mut bounty.open_claims) {
+        if Some(open.claim) == except {
+            continue;
+        }
+        let mut claim = o.get(&StateKey::BountyClaim(open.claim))?.ok_or_else(|| {
+            Fail::Store(corrupt(format!(
+                "bounty {} lists open claim {}, which does not exist",
+                bounty.id, open.claim
+            )))
+        })?;
+        o.events.push(Event::BountyClaimClosed {
+            bounty: bounty.id,
+            claim: open.claim,
+        });
+        let to = open.claimer;
+        end_claim(o, ctx, &mut claim, ClaimStatus::Closed, to)?;
+    }
+    Ok(())
+}
+
+fn remove_open(bounty: &mut Bounty, claim: ClaimId) {
+    bounty.open_claims.retain(|c| c.claim != claim);
+}
+
+/// Loads a claim and its bounty for an approvers' decision: the actor must be the approvers
+/// and the bounty open.
+fn for_approvers<S: BountyState + ?Sized>(
+    o: &Overlay<'_, S>,
+    actor: Address,
+    id: ClaimId,
+) -> Outcome<(Claim, Bounty)> {
+    let claim = load_claim(o, id)?;
+    let bounty = bounty_of(o, &claim)?;
+    if actor != bounty.approvers {
+        return Err(FailureReason::NotBountyApprovers {
+            bounty: bounty.id,
+            approvers: bounty.approvers,
+        }
+        .into());
+    }
+    require_open(&bounty)?;
+    Ok((claim, bounty))
+}
+
+fn approve<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    actor: Address,
+    id: ClaimId,
+) -> Outcome<()> {
+    let (mut claim, mut bounty) = for_approvers(o, actor, id)?;
+    if claim.status != ClaimStatus::Submitted {
+        return Err(FailureReason::BountyClaimState {
+            claim: id,
+            status: claim.status,
+        }
+        .into());
+    }
+    o.move_funds(escrow_address(), claim.claimant, bounty.amount)?;
+    o.events.push(Event::BountyPaid {
+        bounty: bounty.id,
+        claim: id,
+        to: claim.claimant,
+        amount: bounty.amount,
+    });
+    let claimer = claim.claimer;
+    end_claim(o, ctx, &mut claim, ClaimStatus::Approved, claimer)?;
+    close_open_claims(o, ctx, &mut bounty, Some(id))?;
+    bounty.status = BountyStatus::Paid {
+        claim: id,
+        height: ctx.height,
+    };
+    o.put(StateKey::Bounty(bounty.id), &bounty);
+    Ok(())
+}
+
+fn reject<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    actor: Address,
+    id: ClaimId,
+) -> Outcome<()> {
+    let (mut claim, mut bounty) = for_approvers(o, actor, id)?;
+    match claim.status {
+        ClaimStatus::Submitted => {}
+        ClaimStatus::Claimed if ctx.height < claim.expires_at => {}
+        ClaimStatus::Claimed => {
+            return Err(FailureReason::BountyClaimExpired {
+                claim: id,
+                expires_at: claim.expires_at,
+            }
+            .into())
+        }
+        status => return Err(FailureReason::BountyClaimState { claim: id, status }.into()),
+    }
+    o.events.push(Event::BountyClaimRejected {
+        bounty: bounty.id,
+        claim: id,
+    });
+    end_claim(o, ctx, &mut claim, ClaimStatus::Rejected, bounty.sponsor)?;
+    remove_open(&mut bounty, id);
+    o.put(StateKey::Bounty(bounty.id), &bounty);
+    Ok(())
+}
+
+fn cancel<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    actor: Address,
+    id: BountyId,
+) -> Outcome<()> {
+    let mut bounty = load_bounty(o, id)?;
+    require_open(&bounty)?;
+    let h = ctx.height;
+    let review_ends = bounty.deadline.checked_add(ctx.params.review_window);
+    if review_ends.is_some_and(|end| h >= end) {
+        // 3. after the review window: anyone, whatever the claims
+    } else if h >= bounty.deadline {
+        // 2. after the deadline: anyone, unless a submitted claim awaits review
+        for open in &bounty.open_claims {
+            let claim = o.get::<Claim>(&StateKey::BountyClaim(open.claim))?;
+            if claim.is_some_and(|c| c.status == ClaimStatus::Submitted) {
+                return Err(FailureReason::BountyUnderReview {
+                    bounty: id,
+                    claim: open.claim,
+                    until: review_ends.unwrap_or(u64::MAX),
+                }
+                .into());
+            }
+        }
+    } else {
+        // 1. before the deadline: the sponsor, while nobody holds a claim
+        if actor != bounty.sponsor {
+            return Err(FailureReason::BountyCancelTooEarly {
+                bounty: id,
+                deadline: bounty.deadline,
+            }
+            .into());
+        }
+        if !bounty.open_claims.is_empty() {
+            return Err(FailureReason::BountyHasOpenClaims {
+                bounty: id,
+                open: u32::try_from(bounty.open_claims.len()).unwrap_or(u32::MAX),
+            }
+            .into());
+        }
+    }
+    o.move_funds(escrow_address(), bounty.sponsor, bounty.amount)?;
+    o.events.push(Event::BountyCancelled {
+        bounty: id,
+        refunded: bounty.amount,
+        to: bounty.sponsor,
+    });
+    close_open_claims(o, ctx, &mut bounty, None)?;
+    bounty.status = BountyStatus::Cancelled { height: h };
+    o.put(StateKey::Bounty(id), &bounty);
+    Ok(())
+}
+
+/// Processes the claims due to expire up to `ctx.height` (see "Expiry" in
+/// [`rustchain_primitives::bounty`]): at most `max_expiry_steps_per_block` steps, resuming from
+/// the stored cursor if an earlier block left a backlog. Runs at the start of every block.
+pub fn expire_claims<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+) -> Result<(), StoreError> {
+    let stored: Option<ExpiryCursor> = o
+        .get::<Option<ExpiryCursor>>(&StateKey::BountyExpiryCursor)?
+        .flatten();
+    let mut pos = stored.unwrap_or(ExpiryCursor {
+        height: ctx.height,
+        index: 0,
+    });
+    let mut steps = 0u32;
+    while pos.height <= ctx.height && steps < ctx.params.max_expiry_steps_per_block {
+        steps += 1;
+        let due: u64 = o
+            .get(&StateKey::BountyExpiryCount(pos.height))?
+            .unwrap_or(0);
+        if pos.index < due {
+            let id: ClaimId = o
+                .get(&StateKey::BountyExpiryAt(pos.height, pos.index))?
+                .ok_or_else(|| {
+                    corrupt(format!(
+                        "expiry entry {} of height {} is missing",
+                        pos.index, pos.height
+                    ))
+                })?;
+            expire_one(o, ctx, id)?;
+            pos.index += 1; // below `due`, a u64
+        } else {
+            let Some(next) = pos.height.checked_add(1) else {
+                break;
+            };
+            pos = ExpiryCursor {
+                height: next,
+                index: 0,
+            };
+        }
+    }
+    let cursor = (pos.height <= ctx.height).then_some(pos);
+    if cursor != stored {
+        o.put(StateKey::BountyExpiryCursor, &cursor);
+    }
+    Ok(())
+}
+
+fn expire_one<S: BountyState + ?Sized>(
+    o: &mut Overlay<'_, S>,
+    ctx: &BountyContext,
+    id: ClaimId,
+) -> Result<(), StoreError> {
+    let mut claim: Claim = o
+        .get(&StateKey::BountyClaim(id))?
+        .ok_or_else(|| corrupt(format!("claim {id} in the expiry index does not exist")))?;
+    if claim.status != ClaimStatus::Claimed {
+        return Ok(()); // submitted or already ended
+    }
+    let outcome = (|| {
+        let mut bounty = bounty_of(o, &claim)?;
+        if bounty.status != BountyStatus::Open {
+            return Err(Fail::Store(corrupt(format!(
+                "claim {id} is open but its bounty {} is not",
+                bounty.id
+            ))));
+        }
+        o.events.push(Event::BountyClaimExpired {
+            bounty: bounty.id,
+            claim: id,
+        });
+        let claimer = claim.claimer;
+        end_claim(o, ctx, &mut claim, ClaimStatus::Expired, claimer)?;
+        remove_open(&mut bounty, id);
+        o.put(StateKey::Bounty(bounty.id), &bounty);
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => Ok(()),
+        Err(Fail::Store(e)) => Err(e),
+        // Moving a bond out of escrow to its payer cannot fail for a user reason (an overflow
+        // of the payer's balance is impossible under the supply cap).
+        Err(Fail::Reason(r)) => Err(corrupt(format!("expiring claim {id} failed: {r}"))),
+    }
+}
+
+/// Reads a bounty.
+pub fn bounty<R: StateReader + ?Sized>(
+    reader: &R,
+    id: BountyId,
+) -> Result<Option<Bounty>, StoreError> {
+    read(reader, &StateKey::Bounty(id))
+}
+
+/// Reads a claim.
+pub fn claim_record<R: StateReader + ?Sized>(
+    reader: &R,
+    id: ClaimId,
+) -> Result<Option<Claim>, StoreError> {
+    read(reader, &StateKey::BountyClaim(id))
+}
+
+/// The id counters (how many bounties and claims exist; ids are `1..=count`).
+pub fn counters<R: StateReader + ?Sized>(reader: &R) -> Result<BountyCounters, StoreError> {
+    Ok(read(reader, &StateKey::BountyCounters)?.unwrap_or_default())
+}
+
+/// The ids of a bounty's claims, oldest first, from `start` (an index, not an id), at most
+/// `limit`.
+pub fn claims_of<R: StateReader + ?Sized>(
+    reader: &R,
+    bounty: &Bounty,
+    start: u64,
+    limit: u64,
+) -> Result<Vec<ClaimId>, StoreError> {
+    let end = bounty.claims.min(start.saturating_add(limit));
+    let mut out = Vec::new();
+    for i in start..end {
+        let id = read(reader, &StateKey::BountyClaimOf(bounty.id, i))?.ok_or_else(|| {
+            corrupt(format!(
+                "claim index {i} of bounty {} is missing",
+                bounty.id
+            ))
+        })?;
+        out.push(id);
+    }
+    Ok(out)
+}
+
+/// An account's open claims (for the per-account cap).
+pub fn claimer_record<R: StateReader + ?Sized>(
+    reader: &R,
+    address: &Address,
+) -> Result<ClaimerRecord, StoreError> {
+    Ok(read(reader, &StateKey::BountyClaimer(*address))?.unwrap_or_default())
+}
+
+/// The expiry backlog, if a block left one.
+pub fn expiry_cursor<R: StateReader + ?Sized>(
+    reader: &R,
+) -> Result<Option<ExpiryCursor>, StoreError> {
+    Ok(read::<_, Option<ExpiryCursor>>(reader, &StateKey::BountyExpiryCursor)?.flatten())
+}
+
+fn read<R: StateReader + ?Sized, T: BorshDeserialize>(
+    reader: &R,
+    key: &StateKey,
+) -> Result<Option<T>, StoreError> {
+    reader.entry(key)?.map(|b| decode_value(&b)).transpose()
+}
