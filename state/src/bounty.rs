@@ -848,3 +848,136 @@ fn read<R: StateReader + ?Sized, T: BorshDeserialize>(
 ) -> Result<Option<T>, StoreError> {
     reader.entry(key)?.map(|b| decode_value(&b)).transpose()
 }
+
+/// What [`audit`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BountyAudit {
+    /// The escrow's balance.
+    pub escrow: Amount,
+    /// Σ amount of Open bounties.
+    pub open_amounts: Amount,
+    /// Σ bond of open claims.
+    pub open_bonds: Amount,
+    /// Bounties in state.
+    pub bounties: u64,
+    /// Claims in state.
+    pub claims: u64,
+}
+
+/// Checks every bounty invariant by reading *every* bounty and claim (for tests and operator
+/// tooling, not for block execution): the escrow balance equals the open amounts plus the open
+/// bonds; each open claim is listed by its open bounty and each listed claim is open; each
+/// claimer's count equals its open claims and respects the caps; a Paid bounty has exactly one
+/// Approved claim, the one it names, and no other bounty has any. Returns what is wrong.
+pub fn audit<R: StateReader + ?Sized>(
+    reader: &R,
+    params: &BountyParams,
+) -> Result<Result<BountyAudit, String>, StoreError> {
+    let counters = counters(reader)?;
+    let mut open_amounts = Amount::ZERO;
+    let mut open_bonds = Amount::ZERO;
+    let mut bounties = BTreeMap::new();
+    for id in 1..=counters.bounties {
+        let Some(b) = bounty(reader, id)? else {
+            return Ok(Err(format!("bounty {id} is missing")));
+        };
+        if b.id != id {
+            return Ok(Err(format!("bounty {id} records id {}", b.id)));
+        }
+        if b.status == BountyStatus::Open {
+            let Some(sum) = open_amounts.checked_add(b.amount) else {
+                return Ok(Err("open amounts overflow".into()));
+            };
+            open_amounts = sum;
+        } else if !b.open_claims.is_empty() {
+            return Ok(Err(format!("ended bounty {id} lists open claims")));
+        }
+        if b.open_claims.len() > params.max_open_claims_per_bounty as usize {
+            return Ok(Err(format!("bounty {id} has too many open claims")));
+        }
+        bounties.insert(id, b);
+    }
+    let mut per_claimer: BTreeMap<Address, u32> = BTreeMap::new();
+    let mut approved: BTreeMap<BountyId, ClaimId> = BTreeMap::new();
+    for id in 1..=counters.claims {
+        let Some(c) = claim_record(reader, id)? else {
+            return Ok(Err(format!("claim {id} is missing")));
+        };
+        let Some(b) = bounties.get(&c.bounty) else {
+            return Ok(Err(format!("claim {id} names unknown bounty {}", c.bounty)));
+        };
+        let listed = b
+            .open_claims
+            .iter()
+            .any(|o| o.claim == id && o.claimer == c.claimer);
+        per_claimer.entry(c.claimer).or_default();
+        if c.status.is_open() {
+            if b.status != BountyStatus::Open || !listed {
+                return Ok(Err(format!(
+                    "open claim {id} is not listed by an open bounty"
+                )));
+            }
+            let Some(sum) = open_bonds.checked_add(c.bond) else {
+                return Ok(Err("open bonds overflow".into()));
+            };
+            open_bonds = sum;
+            let n = per_claimer.entry(c.claimer).or_default();
+            *n = n.saturating_add(1);
+        } else if listed {
+            return Ok(Err(format!("ended claim {id} is still listed as open")));
+        }
+        if c.status == ClaimStatus::Approved && approved.insert(c.bounty, id).is_some() {
+            return Ok(Err(format!("bounty {} has two approved claims", c.bounty)));
+        }
+    }
+    for (id, b) in &bounties {
+        let paid_claim = match b.status {
+            BountyStatus::Paid { claim, .. } => Some(claim),
+            _ => None,
+        };
+        if paid_claim != approved.get(id).copied() {
+            return Ok(Err(format!(
+                "bounty {id} is {} but its approved claim is {:?}",
+                b.status,
+                approved.get(id)
+            )));
+        }
+        let mut claimers: Vec<Address> = b.open_claims.iter().map(|o| o.claimer).collect();
+        claimers.sort_unstable();
+        claimers.dedup();
+        if claimers.len() != b.open_claims.len() {
+            return Ok(Err(format!(
+                "bounty {id} has two open claims by one claimer"
+            )));
+        }
+    }
+    let listed: usize = bounties.values().map(|b| b.open_claims.len()).sum();
+    let counted: u64 = per_claimer.values().map(|n| u64::from(*n)).sum();
+    if listed as u64 != counted {
+        return Ok(Err(format!(
+            "{listed} open claims listed, {counted} open claims exist"
+        )));
+    }
+    for (claimer, n) in &per_claimer {
+        let record = claimer_record(reader, claimer)?;
+        if record.open_claims != *n || *n > params.max_open_claims_per_account {
+            return Ok(Err(format!(
+                "claimer {claimer:?} has {n} open claims, its record says {}",
+                record.open_claims
+            )));
+        }
+    }
+    let escrow = reader.account(&escrow_address())?.balance;
+    if Some(escrow) != open_amounts.checked_add(open_bonds) {
+        return Ok(Err(format!(
+            "escrow holds {escrow}, open bounties {open_amounts} + open bonds {open_bonds}"
+        )));
+    }
+    Ok(Ok(BountyAudit {
+        escrow,
+        open_amounts,
+        open_bonds,
+        bounties: counters.bounties,
+        claims: counters.claims,
+    }))
+}
