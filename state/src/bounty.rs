@@ -981,3 +981,498 @@ pub fn audit<R: StateReader + ?Sized>(
         claims: counters.claims,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Executor-level tests over an in-memory state with tiny parameters, so expiry backlogs,
+    //! review windows and caps are reached in a few blocks.
+
+    use super::*;
+    use crate::execution::BlockExecutor;
+    use crate::rip200::{EpochMiner, EpochSummary, MinerRecord, Rip200Totals};
+    use crate::rules::TxRules;
+    use crate::validators::ValidatorRecord;
+    use proptest::prelude::*;
+    use rustchain_primitives::{
+        ChainId, Hash, KeyPair, PublicKey, Receipt, TxBody, TxPayload, TxStatus,
+    };
+
+    #[derive(Default)]
+    struct Mem {
+        accounts: BTreeMap<Address, Account>,
+        entries: BTreeMap<StateKey, Vec<u8>>,
+    }
+
+    impl StateReader for Mem {
+        fn account(&self, address: &Address) -> Result<Account, StoreError> {
+            Ok(self.accounts.get(address).copied().unwrap_or_default())
+        }
+        fn validator(&self, _: &PublicKey) -> Result<ValidatorRecord, StoreError> {
+            Ok(ValidatorRecord::default())
+        }
+        fn offence_punished(&self, _: &Hash) -> Result<bool, StoreError> {
+            Ok(false)
+        }
+        fn entry(&self, key: &StateKey) -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(self.entries.get(key).cloned())
+        }
+        fn epoch_summary(&self, _: u64) -> Result<Option<EpochSummary>, StoreError> {
+            Ok(None)
+        }
+        fn epoch_miner(&self, _: u64, _: &PublicKey) -> Result<Option<EpochMiner>, StoreError> {
+            Ok(None)
+        }
+        fn epoch_miner_at(&self, _: u64, _: u64) -> Result<Option<PublicKey>, StoreError> {
+            Ok(None)
+        }
+        fn miner_record(&self, _: &PublicKey) -> Result<Option<MinerRecord>, StoreError> {
+            Ok(None)
+        }
+        fn rip200_totals(&self) -> Result<Rip200Totals, StoreError> {
+            Ok(Rip200Totals::default())
+        }
+    }
+
+    const FEE: u64 = 10;
+    const BOND: u64 = 100;
+
+    fn params() -> BountyParams {
+        BountyParams {
+            claim_bond: Amount::from_base_units(BOND),
+            max_open_claims_per_account: 2,
+            max_open_claims_per_bounty: 3,
+            claim_window: 3,
+            review_window: 3,
+            max_duration: 12,
+            max_expiry_steps_per_block: 3,
+        }
+    }
+
+    fn rules() -> TxRules {
+        TxRules {
+            chain_id: ChainId::new("dev-bounty-unit").unwrap(),
+            min_fee: Amount::from_base_units(FEE),
+        }
+    }
+
+    fn key(i: u8) -> KeyPair {
+        KeyPair::from_secret_bytes(&[i + 1; 32]).unwrap()
+    }
+
+    fn address(i: u8) -> Address {
+        Address::from_public_key(&key(i).public_key())
+    }
+
+    struct Sim {
+        state: Mem,
+        height: u64,
+        params: BountyParams,
+    }
+
+    impl Sim {
+        fn new(actors: u8, balance: u64, params: BountyParams) -> Sim {
+            let mut state = Mem::default();
+            for i in 0..actors {
+                state.accounts.insert(
+                    address(i),
+                    Account {
+                        balance: Amount::from_base_units(balance),
+                        nonce: 0,
+                    },
+                );
+            }
+            Sim {
+                state,
+                height: 0,
+                params,
+            }
+        }
+
+        /// Executes a block (expiry first, then the transactions, each from a distinct sender
+        /// or with consecutive nonces), merges it and audits. Returns the transactions'
+        /// receipts and the expiry receipt.
+        fn block(&mut self, payloads: Vec<(u8, TxPayload)>) -> (Vec<Receipt>, Option<Receipt>) {
+            self.height += 1;
+            let rules = rules();
+            let proposer = key(200).public_key();
+            let mut nonces: BTreeMap<u8, u64> = BTreeMap::new();
+            let output = {
+                let mut ex = BlockExecutor::new(&self.state, &rules, &proposer)
+                    .at_height(self.height)
+                    .with_bounty_params(self.params);
+                ex.expire_bounty_claims().unwrap();
+                for (from, payload) in payloads {
+                    let n = nonces
+                        .entry(from)
+                        .or_insert_with(|| self.state.account(&address(from)).unwrap().nonce);
+                    let k = key(from);
+                    let tx = TxBody {
+                        chain_id: rules.chain_id.clone(),
+                        sender: k.public_key(),
+                        nonce: *n,
+                        fee: Amount::from_base_units(FEE),
+                        payload,
+                    }
+                    .sign(&k);
+                    if ex.apply(&tx).unwrap().is_ok() {
+                        *n += 1;
+                    }
+                }
+                ex.finish()
+            };
+            self.state.accounts.extend(output.changed);
+            self.state.entries.extend(output.entries);
+            audit(&self.state, &self.params)
+                .unwrap()
+                .unwrap_or_else(|e| panic!("invariant broken at height {}: {e}", self.height));
+            (output.receipts, output.bounty_receipt)
+        }
+
+        fn total(&self) -> u64 {
+            self.state
+                .accounts
+                .values()
+                .map(|a| a.balance.base_units())
+                .sum()
+        }
+    }
+
+    fn post(amount: u64, deadline: u64, approvers: Address) -> TxPayload {
+        TxPayload::BountyPost {
+            title: "t".into(),
+            url: "https://x/1".into(),
+            amount: Amount::from_base_units(amount),
+            deadline,
+            approvers,
+        }
+    }
+
+    #[test]
+    fn an_expiry_flood_is_processed_a_bounded_number_per_block_and_drains() {
+        let mut params = params();
+        params.max_open_claims_per_bounty = 16;
+        let mut sim = Sim::new(9, 1_000_000, params);
+        sim.block(vec![(0, post(5_000, 12, address(8)))]);
+        // Seven claims in block 2, all due at block 5.
+        let claims: Vec<(u8, TxPayload)> = (1..=7)
+            .map(|i| {
+                (
+                    i,
+                    TxPayload::BountyClaim {
+                        bounty: 1,
+                        claimant: address(i),
+                    },
+                )
+            })
+            .collect();
+        let (receipts, _) = sim.block(claims);
+        assert!(receipts.iter().all(Receipt::is_success));
+        sim.block(vec![]);
+        sim.block(vec![]);
+        let expired = |r: &Option<Receipt>| {
+            r.as_ref().map_or(0, |r| {
+                r.events
+                    .iter()
+                    .filter(|e| matches!(e, Event::BountyClaimExpired { .. }))
+                    .count()
+            })
+        };
+        // Block 5: three of seven (one step each), the rest wait behind the cursor.
+        let (_, r) = sim.block(vec![]);
+        assert_eq!(expired(&r), 3);
+        assert_eq!(
+            expiry_cursor(&sim.state).unwrap(),
+            Some(ExpiryCursor {
+                height: 5,
+                index: 3
+            })
+        );
+        // A claim due but not yet processed counts as expired: it cannot be submitted.
+        let (receipts, r) = sim.block(vec![(
+            7,
+            TxPayload::BountySubmit {
+                claim: 7,
+                pull_request: "pr".into(),
+            },
+        )]);
+        assert_eq!(expired(&r), 3);
+        assert_eq!(
+            receipts[0].status,
+            TxStatus::Failed(FailureReason::BountyClaimExpired {
+                claim: 7,
+                expires_at: 5
+            })
+        );
+        // Block 7: the last one, then the cursor walks on; block 8 catches up and clears it.
+        let (_, r) = sim.block(vec![]);
+        assert_eq!(expired(&r), 1);
+        assert!(expiry_cursor(&sim.state).unwrap().is_some());
+        sim.block(vec![]);
+        assert_eq!(expiry_cursor(&sim.state).unwrap(), None);
+        for id in 1..=7 {
+            assert_eq!(
+                claim_record(&sim.state, id).unwrap().unwrap().status,
+                ClaimStatus::Expired
+            );
+        }
+        // Without a backlog, an empty block writes nothing at all.
+        let before = sim.state.entries.clone();
+        sim.block(vec![]);
+        assert_eq!(sim.state.entries, before);
+    }
+
+    #[test]
+    fn a_payout_during_a_backlog_closes_overdue_claims_with_refunds() {
+        let mut params = params();
+        params.max_expiry_steps_per_block = 1;
+        let mut sim = Sim::new(5, 1_000_000, params);
+        sim.block(vec![(0, post(5_000, 12, address(4)))]);
+        sim.block(vec![
+            (
+                1,
+                TxPayload::BountyClaim {
+                    bounty: 1,
+                    claimant: address(1),
+                },
+            ),
+            (
+                2,
+                TxPayload::BountyClaim {
+                    bounty: 1,
+                    claimant: address(2),
+                },
+            ),
+            (
+                3,
+                TxPayload::BountyClaim {
+                    bounty: 1,
+                    claimant: address(3),
+                },
+            ),
+        ]);
+        sim.block(vec![(
+            3,
+            TxPayload::BountySubmit {
+                claim: 3,
+                pull_request: "pr".into(),
+            },
+        )]);
+        sim.block(vec![]);
+        // Block 5: claims 1 and 2 are due; one step per block expires claim 1 only. The
+        // approval in the same block closes claim 2 (overdue) with its bond refunded.
+        let before = sim.state.account(&address(2)).unwrap().balance;
+        let (receipts, r) = sim.block(vec![(4, TxPayload::BountyApprove { claim: 3 })]);
+        assert_eq!(r.unwrap().events.len(), 2, "one expiry and its refund");
+        assert!(receipts[0].is_success(), "{receipts:?}");
+        assert!(receipts[0].events.contains(&Event::BountyClaimClosed {
+            bounty: 1,
+            claim: 2
+        }));
+        assert_eq!(
+            sim.state.account(&address(2)).unwrap().balance,
+            before.checked_add(Amount::from_base_units(BOND)).unwrap()
+        );
+        // The cursor then skips the closed claim without effect.
+        let (_, r) = sim.block(vec![]);
+        assert!(r.is_none());
+    }
+
+    /// A random operation. `pick` chooses an id among the existing ones (or one just out of
+    /// range); `honest` sends it from the account entitled to it (sponsor, claimer, approvers)
+    /// instead of `by`, so that the deep paths (submit, approve, reject, cancel) are reached.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Post {
+            by: u8,
+            amount: u64,
+            deadline_in: u64,
+            approver: u8,
+        },
+        Fund {
+            by: u8,
+            pick: u64,
+            amount: u64,
+            honest: bool,
+        },
+        Claim {
+            by: u8,
+            pick: u64,
+            claimant: u8,
+        },
+        Submit {
+            by: u8,
+            pick: u64,
+            honest: bool,
+        },
+        Approve {
+            by: u8,
+            pick: u64,
+            honest: bool,
+        },
+        Reject {
+            by: u8,
+            pick: u64,
+            honest: bool,
+        },
+        Cancel {
+            by: u8,
+            pick: u64,
+            honest: bool,
+        },
+    }
+
+    const ACTORS: u8 = 4;
+
+    fn op() -> impl Strategy<Value = Op> {
+        let by = 0..ACTORS;
+        let pick = any::<u64>();
+        prop_oneof![
+            2 => (by.clone(), 1u64..5_000, 1u64..14, 0..ACTORS).prop_map(
+                |(by, amount, deadline_in, approver)| Op::Post { by, amount, deadline_in, approver }
+            ),
+            1 => (by.clone(), pick.clone(), 1u64..500, any::<bool>())
+                .prop_map(|(by, pick, amount, honest)| Op::Fund { by, pick, amount, honest }),
+            4 => (by.clone(), pick.clone(), 0..ACTORS)
+                .prop_map(|(by, pick, claimant)| Op::Claim { by, pick, claimant }),
+            3 => (by.clone(), pick.clone(), any::<bool>())
+                .prop_map(|(by, pick, honest)| Op::Submit { by, pick, honest }),
+            3 => (by.clone(), pick.clone(), any::<bool>())
+                .prop_map(|(by, pick, honest)| Op::Approve { by, pick, honest }),
+            1 => (by.clone(), pick.clone(), any::<bool>())
+                .prop_map(|(by, pick, honest)| Op::Reject { by, pick, honest }),
+            1 => (by, pick, any::<bool>())
+                .prop_map(|(by, pick, honest)| Op::Cancel { by, pick, honest }),
+        ]
+    }
+
+    /// An id in `0..=count + 1` (0 and `count + 1` do not exist).
+    fn choose(pick: u64, count: u64) -> u64 {
+        pick % count.saturating_add(2)
+    }
+
+    impl Sim {
+        fn actor(&self, address: Address) -> Option<u8> {
+            (0..ACTORS).find(|i| self::address(*i) == address)
+        }
+
+        /// The sender and payload of `op` against the current state.
+        fn resolve(&self, op: &Op) -> (u8, TxPayload) {
+            let c = counters(&self.state).unwrap();
+            let h = self.height + 1;
+            let sponsor_of = |id: u64| bounty(&self.state, id).unwrap().map(|b| b.sponsor);
+            let approvers_of = |claim: u64| {
+                claim_record(&self.state, claim)
+                    .unwrap()
+                    .and_then(|c| bounty(&self.state, c.bounty).unwrap())
+                    .map(|b| b.approvers)
+            };
+            let claimer_of =
+                |claim: u64| claim_record(&self.state, claim).unwrap().map(|c| c.claimer);
+            let who = |by: u8, honest: bool, entitled: Option<Address>| {
+                entitled
+                    .filter(|_| honest)
+                    .and_then(|a| self.actor(a))
+                    .unwrap_or(by)
+            };
+            match op.clone() {
+                Op::Post {
+                    by,
+                    amount,
+                    deadline_in,
+                    approver,
+                } => (by, post(amount, h + deadline_in, address(approver))),
+                Op::Fund {
+                    by,
+                    pick,
+                    amount,
+                    honest,
+                } => {
+                    let id = choose(pick, c.bounties);
+                    (
+                        who(by, honest, sponsor_of(id)),
+                        TxPayload::BountyFund {
+                            bounty: id,
+                            amount: Amount::from_base_units(amount),
+                        },
+                    )
+                }
+                Op::Claim { by, pick, claimant } => (
+                    by,
+                    TxPayload::BountyClaim {
+                        bounty: choose(pick, c.bounties),
+                        claimant: address(claimant),
+                    },
+                ),
+                Op::Submit { by, pick, honest } => {
+                    let id = choose(pick, c.claims);
+                    (
+                        who(by, honest, claimer_of(id)),
+                        TxPayload::BountySubmit {
+                            claim: id,
+                            pull_request: "pr".into(),
+                        },
+                    )
+                }
+                Op::Approve { by, pick, honest } => {
+                    let id = choose(pick, c.claims);
+                    (
+                        who(by, honest, approvers_of(id)),
+                        TxPayload::BountyApprove { claim: id },
+                    )
+                }
+                Op::Reject { by, pick, honest } => {
+                    let id = choose(pick, c.claims);
+                    (
+                        who(by, honest, approvers_of(id)),
+                        TxPayload::BountyReject { claim: id },
+                    )
+                }
+                Op::Cancel { by, pick, honest } => {
+                    let id = choose(pick, c.bounties);
+                    (
+                        who(by, honest, sponsor_of(id)),
+                        TxPayload::BountyCancel { bounty: id },
+                    )
+                }
+            }
+        }
+    }
+
+    proptest! {
+        /// With tiny windows, caps and a one-or-two-step expiry budget, every path (caps, both
+        /// expiry kinds, backlogs, review windows, payouts, rejections, cancels) is reached; after
+        /// every block the audit holds, balances are conserved, a failed payload changes nothing
+        /// but the fee, and no bounty pays twice.
+        #[test]
+        fn invariants_hold_over_random_blocks(
+            blocks in proptest::collection::vec(proptest::collection::vec(op(), 0..6), 1..40),
+            steps in 1u32..3,
+        ) {
+            let mut p = params();
+            p.max_expiry_steps_per_block = steps;
+            p.claim_window = 6;
+            let mut sim = Sim::new(ACTORS, 20_000, p);
+            let supply = sim.total();
+            let mut paid = std::collections::BTreeSet::new();
+            for ops in blocks {
+                let payloads: Vec<(u8, TxPayload)> = ops.iter().map(|op| sim.resolve(op)).collect();
+                let (receipts, expiry) = sim.block(payloads);
+                prop_assert_eq!(sim.total(), supply);
+                for r in receipts.iter().chain(expiry.iter()) {
+                    if !r.is_success() {
+                        prop_assert_eq!(r.events.len(), 1);
+                    }
+                    for e in &r.events {
+                        if let Event::BountyPaid { bounty, .. } = e {
+                            prop_assert!(paid.insert(*bounty), "bounty {} paid twice", bounty);
+                        }
+                    }
+                }
+            }
+            for id in 1..=counters(&sim.state).unwrap().bounties {
+                let b = bounty(&sim.state, id).unwrap().unwrap();
+                prop_assert_eq!(matches!(b.status, BountyStatus::Paid { .. }), paid.contains(&id));
+            }
+        }
+    }
+}
