@@ -1188,6 +1188,9 @@ fn rollback_restores_bounties_claims_counters_and_escrow() {
 // ---------------------------------------------------------------------------------------------
 // Property test: random operations from several accounts, including invalid ones.
 
+/// A random operation. `pick` chooses an id among the existing ones (or one just out of
+/// range); `honest` sends it from the account entitled to it (sponsor, claimer, approvers)
+/// rather than `by`, so the deep paths are reached as well as the refusals.
 #[derive(Debug, Clone)]
 enum Op {
     Post {
@@ -1198,29 +1201,34 @@ enum Op {
     },
     Fund {
         by: usize,
-        bounty: u64,
+        pick: u64,
         amount: u64,
+        honest: bool,
     },
     Claim {
         by: usize,
-        bounty: u64,
+        pick: u64,
         claimant: usize,
     },
     Submit {
         by: usize,
-        claim: u64,
+        pick: u64,
+        honest: bool,
     },
     Approve {
         by: usize,
-        claim: u64,
+        pick: u64,
+        honest: bool,
     },
     Reject {
         by: usize,
-        claim: u64,
+        pick: u64,
+        honest: bool,
     },
     Cancel {
         by: usize,
-        bounty: u64,
+        pick: u64,
+        honest: bool,
     },
     ToEscrow {
         by: usize,
@@ -1231,9 +1239,12 @@ const ACTORS: usize = 5;
 
 fn op() -> impl Strategy<Value = Op> {
     let by = 0..ACTORS;
-    let amount = prop_oneof![1u64..100_000, Just(20_000_000_000_000u64)];
+    let pick = any::<u64>();
+    let honest = any::<bool>();
+    // Mostly affordable amounts, sometimes more than an account holds.
+    let amount = prop_oneof![9 => 1u64..100_000, 1 => Just(20_000_000_000_000u64)];
     prop_oneof![
-        (by.clone(), amount.clone(), 1u64..12, 0..ACTORS).prop_map(
+        2 => (by.clone(), amount.clone(), 1u64..12, 0..ACTORS).prop_map(
             |(by, amount, deadline_in, approver)| Op::Post {
                 by,
                 amount,
@@ -1241,30 +1252,56 @@ fn op() -> impl Strategy<Value = Op> {
                 approver
             }
         ),
-        (by.clone(), 0u64..6, amount).prop_map(|(by, bounty, amount)| Op::Fund {
-            by,
-            bounty,
-            amount
+        1 => (by.clone(), pick.clone(), amount, honest.clone()).prop_map(
+            |(by, pick, amount, honest)| Op::Fund {
+                by,
+                pick,
+                amount,
+                honest
+            }
+        ),
+        4 => (by.clone(), pick.clone(), 0..ACTORS + 1).prop_map(|(by, pick, claimant)| {
+            Op::Claim {
+                by,
+                pick,
+                claimant,
+            }
         }),
-        (by.clone(), 0u64..6, 0..ACTORS + 1).prop_map(|(by, bounty, claimant)| Op::Claim {
-            by,
-            bounty,
-            claimant
-        }),
-        (by.clone(), 0u64..10).prop_map(|(by, claim)| Op::Submit { by, claim }),
-        (by.clone(), 0u64..10).prop_map(|(by, claim)| Op::Approve { by, claim }),
-        (by.clone(), 0u64..10).prop_map(|(by, claim)| Op::Reject { by, claim }),
-        (by.clone(), 0u64..6).prop_map(|(by, bounty)| Op::Cancel { by, bounty }),
-        by.prop_map(|by| Op::ToEscrow { by }),
+        3 => (by.clone(), pick.clone(), honest.clone())
+            .prop_map(|(by, pick, honest)| Op::Submit { by, pick, honest }),
+        3 => (by.clone(), pick.clone(), honest.clone())
+            .prop_map(|(by, pick, honest)| Op::Approve { by, pick, honest }),
+        1 => (by.clone(), pick.clone(), honest.clone())
+            .prop_map(|(by, pick, honest)| Op::Reject { by, pick, honest }),
+        1 => (by.clone(), pick, honest).prop_map(|(by, pick, honest)| Op::Cancel { by, pick, honest }),
+        1 => by.prop_map(|by| Op::ToEscrow { by }),
     ]
 }
 
-fn payload(op: &Op, actors: &[KeyPair], height: u64) -> (usize, TxPayload) {
-    let a = |i: usize| {
-        actors.get(i).map_or(Address([0xEE; 20]), |k| {
-            Address::from_public_key(&k.public_key())
-        })
+/// An id in `0..=count + 1` (0 and `count + 1` do not exist).
+fn choose(pick: u64, count: u64) -> u64 {
+    pick % count.saturating_add(2)
+}
+
+/// The sender (an index into `actors`) and payload of `op` against the head state.
+fn resolve(net: &Net, op: &Op, actors: &[KeyPair]) -> (usize, TxPayload) {
+    let a = |i: usize| actors.get(i).map_or(Address([0xEE; 20]), addr);
+    let state = net.chain.head_state();
+    let c = rustchain_state::bounty::counters(&state).unwrap();
+    let bounty = |id| rustchain_state::bounty::bounty(&state, id).unwrap();
+    let claim = |id| rustchain_state::bounty::claim_record(&state, id).unwrap();
+    let who = |by: usize, honest: bool, entitled: Option<Address>| {
+        entitled
+            .filter(|_| honest)
+            .and_then(|e| actors.iter().position(|k| addr(k) == e))
+            .unwrap_or(by)
     };
+    let approvers_of = |id| {
+        claim(id)
+            .and_then(|c| bounty(c.bounty))
+            .map(|b| b.approvers)
+    };
+    let height = net.height() + 1;
     match op.clone() {
         Op::Post {
             by,
@@ -1272,28 +1309,53 @@ fn payload(op: &Op, actors: &[KeyPair], height: u64) -> (usize, TxPayload) {
             deadline_in,
             approver,
         } => (by, post(amount, height + deadline_in, a(approver))),
-        Op::Fund { by, bounty, amount } => (
+        Op::Fund {
             by,
-            TxPayload::BountyFund {
-                bounty,
-                amount: Amount::from_base_units(amount),
-            },
-        ),
-        Op::Claim {
-            by,
-            bounty,
-            claimant,
-        } => (
+            pick,
+            amount,
+            honest,
+        } => {
+            let id = choose(pick, c.bounties);
+            (
+                who(by, honest, bounty(id).map(|b| b.sponsor)),
+                TxPayload::BountyFund {
+                    bounty: id,
+                    amount: Amount::from_base_units(amount),
+                },
+            )
+        }
+        Op::Claim { by, pick, claimant } => (
             by,
             TxPayload::BountyClaim {
-                bounty,
+                bounty: choose(pick, c.bounties),
                 claimant: a(claimant),
             },
         ),
-        Op::Submit { by, claim } => (by, submit(claim)),
-        Op::Approve { by, claim } => (by, TxPayload::BountyApprove { claim }),
-        Op::Reject { by, claim } => (by, TxPayload::BountyReject { claim }),
-        Op::Cancel { by, bounty } => (by, TxPayload::BountyCancel { bounty }),
+        Op::Submit { by, pick, honest } => {
+            let id = choose(pick, c.claims);
+            (who(by, honest, claim(id).map(|c| c.claimer)), submit(id))
+        }
+        Op::Approve { by, pick, honest } => {
+            let id = choose(pick, c.claims);
+            (
+                who(by, honest, approvers_of(id)),
+                TxPayload::BountyApprove { claim: id },
+            )
+        }
+        Op::Reject { by, pick, honest } => {
+            let id = choose(pick, c.claims);
+            (
+                who(by, honest, approvers_of(id)),
+                TxPayload::BountyReject { claim: id },
+            )
+        }
+        Op::Cancel { by, pick, honest } => {
+            let id = choose(pick, c.bounties);
+            (
+                who(by, honest, bounty(id).map(|b| b.sponsor)),
+                TxPayload::BountyCancel { bounty: id },
+            )
+        }
         Op::ToEscrow { by } => (
             by,
             TxPayload::Transfer {
@@ -1324,12 +1386,11 @@ proptest! {
         let supply = total(&net);
         let mut paid_events: Vec<u64> = vec![];
         for ops in blocks {
-            let height = net.height() + 1;
             let mut nonces: Vec<u64> = actors.iter().map(|k| net.nonce(&addr(k))).collect();
             let txs: Vec<Transaction> = ops
                 .iter()
                 .map(|op| {
-                    let (by, p) = payload(op, &actors, height);
+                    let (by, p) = resolve(&net, op, &actors);
                     let tx = net.tx_with_nonce(&actors[by], nonces[by], p);
                     nonces[by] += 1;
                     tx
