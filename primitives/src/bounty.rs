@@ -17,7 +17,8 @@
 //! # Escrow
 //!
 //! Everything locked sits in one ordinary account at [`escrow_address`], the first 20 bytes of
-//! `tagged_hash("RustChain/bounty-escrow", "escrow")`. A key account's address is a hash under
+//! `tagged_hash("RustChain/bounty-escrow", "escrow")`, that is
+//! `0x42b0a4334f58ffa91786f0a5d9b9cdca350fa1ec`. A key account's address is a hash under
 //! another tag (`"RustChain/address"`), and a multisig account's under a third, so no key and no
 //! policy controls the escrow: RTC leaves it only through the rules below. Plain and multisig
 //! transfers *to* it fail (`FailureReason::BountyEscrowReserved`), so its balance is exact:
@@ -375,8 +376,8 @@ pub struct ExpiryCursor {
 /// Why a bounty payload is malformed (a stateless rule; such a transaction is never included).
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize, thiserror::Error)]
 pub enum BountyError {
-    /// The title is empty, too long or contains control characters.
-    #[error("bounty title must be 1 to {MAX_TITLE_BYTES} bytes without control characters (got {0} bytes)")]
+    /// The title is empty, too long or contains control or bidirectional-override characters.
+    #[error("bounty title must be 1 to {MAX_TITLE_BYTES} bytes without control or bidirectional-override characters (got {0} bytes)")]
     Title(usize),
     /// The URL is empty, too long, or not printable ASCII without spaces.
     #[error("bounty url must be 1 to {MAX_URL_BYTES} bytes of printable ASCII without spaces (got {0} bytes)")]
@@ -393,9 +394,21 @@ fn printable_ascii(s: &str) -> bool {
     s.bytes().all(|b| b.is_ascii_graphic())
 }
 
-/// Checks a title.
+/// Control characters, and the bidirectional-override characters that can make a title display
+/// as something else than it is (U+202A..U+202E, U+2066..U+2069).
+fn is_disallowed_in_title(c: char) -> bool {
+    c.is_control()
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Checks a title: 1 to [`MAX_TITLE_BYTES`] bytes, no control or bidirectional-override
+/// characters.
 pub fn check_title(title: &str) -> Result<(), BountyError> {
-    if title.is_empty() || title.len() > MAX_TITLE_BYTES || title.chars().any(char::is_control) {
+    if title.is_empty()
+        || title.len() > MAX_TITLE_BYTES
+        || title.chars().any(is_disallowed_in_title)
+    {
         return Err(BountyError::Title(title.len()));
     }
     Ok(())
@@ -524,15 +537,10 @@ mod tests {
     fn escrow_address_is_fixed_and_no_key_or_policy_address() {
         let escrow = escrow_address();
         assert_eq!(escrow, escrow_address());
-        // The tag string is consensus: pin the address.
+        // The address is consensus: pin it (SHA-256 computed independently of this code).
         assert_eq!(
-            escrow,
-            Address({
-                let h = tagged_hash(Tag::BountyEscrow, b"escrow");
-                let mut a = [0u8; 20];
-                a.copy_from_slice(&h.0[..20]);
-                a
-            })
+            format!("{escrow:?}"),
+            "Address(0x42b0a4334f58ffa91786f0a5d9b9cdca350fa1ec)"
         );
         assert_eq!(Tag::BountyEscrow.as_str(), "RustChain/bounty-escrow");
         let key = KeyPair::from_secret_bytes(&[3; 32]).unwrap();
@@ -555,6 +563,8 @@ mod tests {
         );
         assert!(check_title("").is_err());
         assert!(check_title("two\nlines").is_err());
+        assert!(check_title("pay \u{202E}CTR 1").is_err());
+        assert!(check_title("pay \u{2067}x").is_err());
         assert!(check_title("Fix the Ryzen cache check — 2 RTC").is_ok());
         // multi-byte characters count in bytes
         assert!(check_title(&"é".repeat(MAX_TITLE_BYTES / 2)).is_ok());
