@@ -1330,15 +1330,15 @@ mod tests {
             2 => (by.clone(), 1u64..5_000, 1u64..14, 0..ACTORS).prop_map(
                 |(by, amount, deadline_in, approver)| Op::Post { by, amount, deadline_in, approver }
             ),
-            1 => (by.clone(), pick.clone(), 1u64..500, any::<bool>())
+            1 => (by.clone(), pick, 1u64..500, any::<bool>())
                 .prop_map(|(by, pick, amount, honest)| Op::Fund { by, pick, amount, honest }),
-            4 => (by.clone(), pick.clone(), 0..ACTORS)
+            4 => (by.clone(), pick, 0..ACTORS)
                 .prop_map(|(by, pick, claimant)| Op::Claim { by, pick, claimant }),
-            3 => (by.clone(), pick.clone(), any::<bool>())
+            3 => (by.clone(), pick, any::<bool>())
                 .prop_map(|(by, pick, honest)| Op::Submit { by, pick, honest }),
-            3 => (by.clone(), pick.clone(), any::<bool>())
+            3 => (by.clone(), pick, any::<bool>())
                 .prop_map(|(by, pick, honest)| Op::Approve { by, pick, honest }),
-            1 => (by.clone(), pick.clone(), any::<bool>())
+            1 => (by.clone(), pick, any::<bool>())
                 .prop_map(|(by, pick, honest)| Op::Reject { by, pick, honest }),
             1 => (by, pick, any::<bool>())
                 .prop_map(|(by, pick, honest)| Op::Cancel { by, pick, honest }),

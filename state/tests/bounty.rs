@@ -1252,7 +1252,7 @@ fn op() -> impl Strategy<Value = Op> {
                 approver
             }
         ),
-        1 => (by.clone(), pick.clone(), amount, honest.clone()).prop_map(
+        1 => (by.clone(), pick, amount, honest).prop_map(
             |(by, pick, amount, honest)| Op::Fund {
                 by,
                 pick,
@@ -1260,18 +1260,18 @@ fn op() -> impl Strategy<Value = Op> {
                 honest
             }
         ),
-        4 => (by.clone(), pick.clone(), 0..ACTORS + 1).prop_map(|(by, pick, claimant)| {
+        4 => (by.clone(), pick, 0..ACTORS + 1).prop_map(|(by, pick, claimant)| {
             Op::Claim {
                 by,
                 pick,
                 claimant,
             }
         }),
-        3 => (by.clone(), pick.clone(), honest.clone())
+        3 => (by.clone(), pick, honest)
             .prop_map(|(by, pick, honest)| Op::Submit { by, pick, honest }),
-        3 => (by.clone(), pick.clone(), honest.clone())
+        3 => (by.clone(), pick, honest)
             .prop_map(|(by, pick, honest)| Op::Approve { by, pick, honest }),
-        1 => (by.clone(), pick.clone(), honest.clone())
+        1 => (by.clone(), pick, honest)
             .prop_map(|(by, pick, honest)| Op::Reject { by, pick, honest }),
         1 => (by.clone(), pick, honest).prop_map(|(by, pick, honest)| Op::Cancel { by, pick, honest }),
         1 => by.prop_map(|by| Op::ToEscrow { by }),
