@@ -21,7 +21,9 @@
 //! `0x42b0a4334f58ffa91786f0a5d9b9cdca350fa1ec`. A key account's address is a hash under
 //! another tag (`"RustChain/address"`), and a multisig account's under a third, so no key and no
 //! policy controls the escrow: RTC leaves it only through the rules below. Plain and multisig
-//! transfers *to* it fail (`FailureReason::BountyEscrowReserved`), so its balance is exact:
+//! transfers *to* it fail (`FailureReason::BountyEscrowReserved`), and so does a claim naming
+//! it as the claimant (the reward would stay in escrow, owed to nobody), so its balance is
+//! exact:
 //!
 //! > **escrow invariant**: `balance(escrow) = Σ amount of Open bounties + Σ bond of open claims`
 //!

@@ -357,6 +357,10 @@ fn claim<S: BountyState + ?Sized>(
     claimant: Address,
 ) -> Outcome<()> {
     let params = &ctx.params;
+    if claimant == escrow_address() {
+        // Paying the escrow itself would leave the reward in escrow, owed to nobody.
+        return Err(FailureReason::BountyEscrowReserved.into());
+    }
     let mut bounty = load_bounty(o, id)?;
     require_open(&bounty)?;
     if ctx.height >= bounty.deadline {
@@ -396,9 +400,11 @@ fn claim<S: BountyState + ?Sized>(
         .ok_or(Fail::Reason(FailureReason::BountyIdsExhausted))?;
     let bond = params.claim_bond;
     o.move_funds(claimer, escrow_address(), bond)?;
+    // After this block (`deadline > height`), so the expiry index entry is always ahead of the
+    // expiry processing, even with a zero claim window.
     let expires_at = ctx
         .height
-        .saturating_add(params.claim_window)
+        .saturating_add(params.claim_window.max(1))
         .min(bounty.deadline);
     // Index the claim under its bounty and under its expiry height.
     o.put(StateKey::BountyClaimOf(id, bounty.claims), &claim_id);
@@ -1332,7 +1338,7 @@ mod tests {
             ),
             1 => (by.clone(), pick, 1u64..500, any::<bool>())
                 .prop_map(|(by, pick, amount, honest)| Op::Fund { by, pick, amount, honest }),
-            4 => (by.clone(), pick, 0..ACTORS)
+            4 => (by.clone(), pick, 0..=ACTORS)
                 .prop_map(|(by, pick, claimant)| Op::Claim { by, pick, claimant }),
             3 => (by.clone(), pick, any::<bool>())
                 .prop_map(|(by, pick, honest)| Op::Submit { by, pick, honest }),
@@ -1400,7 +1406,11 @@ mod tests {
                     by,
                     TxPayload::BountyClaim {
                         bounty: choose(pick, c.bounties),
-                        claimant: address(claimant),
+                        claimant: if claimant == ACTORS {
+                            escrow_address()
+                        } else {
+                            address(claimant)
+                        },
                     },
                 ),
                 Op::Submit { by, pick, honest } => {

@@ -540,6 +540,16 @@ fn nobody_can_send_to_the_escrow() {
         FailureReason::BountyEscrowReserved,
     );
     assert_eq!(net.balance(&escrow_address()), 0);
+    // Nor name it as a claim's claimant (the reward would stay in escrow, owed to nobody).
+    let b = net.post(&dev(0), 1_000, net.height() + 10, addr(&dev(1)));
+    net.fails(
+        &sender,
+        TxPayload::BountyClaim {
+            bounty: b,
+            claimant: escrow_address(),
+        },
+        FailureReason::BountyEscrowReserved,
+    );
 }
 
 #[test]
@@ -1260,7 +1270,7 @@ fn op() -> impl Strategy<Value = Op> {
                 honest
             }
         ),
-        4 => (by.clone(), pick, 0..ACTORS + 1).prop_map(|(by, pick, claimant)| {
+        4 => (by.clone(), pick, 0..ACTORS + 2).prop_map(|(by, pick, claimant)| {
             Op::Claim {
                 by,
                 pick,
@@ -1285,7 +1295,12 @@ fn choose(pick: u64, count: u64) -> u64 {
 
 /// The sender (an index into `actors`) and payload of `op` against the head state.
 fn resolve(net: &Net, op: &Op, actors: &[KeyPair]) -> (usize, TxPayload) {
-    let a = |i: usize| actors.get(i).map_or(Address([0xEE; 20]), addr);
+    // Index ACTORS is an outside account, ACTORS + 1 the escrow itself.
+    let a = |i: usize| match actors.get(i) {
+        Some(k) => addr(k),
+        None if i == ACTORS => Address([0xEE; 20]),
+        None => escrow_address(),
+    };
     let state = net.chain.head_state();
     let c = rustchain_state::bounty::counters(&state).unwrap();
     let bounty = |id| rustchain_state::bounty::bounty(&state, id).unwrap();
@@ -1367,7 +1382,7 @@ fn resolve(net: &Net, op: &Op, actors: &[KeyPair]) -> (usize, TxPayload) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     /// After every block: the escrow holds exactly the open amounts plus open bonds (and the
     /// other audited invariants hold), the total of all balances is conserved, and no bounty is
