@@ -43,11 +43,7 @@ pub fn admit(
     if let Err(e) = tx.verify_signature() {
         return Ok(Err(TxInvalid::BadSignature(e.to_string()).into()));
     }
-    if let Err(reason) = rustchain_state::precheck_payload(
-        &chain.head_state(),
-        &chain.rules().chain_id,
-        &tx.body.payload,
-    )? {
+    if let Err(reason) = chain.precheck(&tx)? {
         return Ok(Err(Rejection::WouldFail(reason)));
     }
     let account = chain.account(&tx.body.sender_address(), None)?;
@@ -97,7 +93,8 @@ pub enum Rejection {
     },
     /// The payload would certainly fail against the head state (a multisig call that is not
     /// approved, not current, or for an unregistered account; a multisig account registered
-    /// twice), so admitting it would only burn the sender's fee.
+    /// twice; a bounty operation that breaks a bounty rule), so admitting it would only burn
+    /// the sender's fee.
     #[error("the payload would fail: {0}")]
     WouldFail(rustchain_primitives::receipt::FailureReason),
     /// Already in the pool.

@@ -54,6 +54,8 @@ pub enum Tag {
     MultisigAccount,
     /// Message signed by a multisig co-signer approving one call (commits to the chain id).
     MultisigApproval,
+    /// Address of the bounty escrow account.
+    BountyEscrow,
 }
 
 impl Tag {
@@ -80,10 +82,11 @@ impl Tag {
             Tag::AttestationId => "RustChain/attestation-id",
             Tag::MultisigAccount => "RustChain/multisig-account",
             Tag::MultisigApproval => "RustChain/multisig-approval",
+            Tag::BountyEscrow => "RustChain/bounty-escrow",
         }
     }
 
-    const ALL: [Tag; 20] = [
+    const ALL: [Tag; 21] = [
         Tag::TxSignature,
         Tag::TxId,
         Tag::Block,
@@ -104,6 +107,7 @@ impl Tag {
         Tag::AttestationId,
         Tag::MultisigAccount,
         Tag::MultisigApproval,
+        Tag::BountyEscrow,
     ];
 }
 

@@ -11,6 +11,7 @@ pub mod address;
 pub mod amount;
 pub mod attestation;
 pub mod block;
+pub mod bounty;
 pub mod chain;
 pub mod codec;
 pub mod evidence;
@@ -31,17 +32,21 @@ pub use attestation::{
     HardwareEvidence,
 };
 pub use block::{Block, BlockHeader};
+pub use bounty::{
+    escrow_address, Bounty, BountyAction, BountyCounters, BountyError, BountyId, BountyParams,
+    BountyStatus, Claim, ClaimId, ClaimStatus,
+};
 pub use chain::{ChainId, ChainIdError, NetworkKind};
 pub use codec::{decode, encode, DecodeError};
 pub use evidence::{Evidence, EvidenceError};
 pub use hash::{tagged_hash, Hash, Tag, TaggedHasher};
 pub use keys::{KeyError, KeyPair, PublicKey, Signature};
 pub use multisig::{
-    MultisigAction, MultisigApproval, MultisigCall, MultisigError, MultisigPolicy,
+    MultisigAction, MultisigApproval, MultisigCall, MultisigEffect, MultisigError, MultisigPolicy,
     MAX_MULTISIG_SIGNERS,
 };
 pub use receipt::{Event, Receipt, TxStatus};
-pub use transaction::{Transaction, TxBody, TxPayload};
+pub use transaction::{PayloadError, Transaction, TxBody, TxPayload};
 pub use vote::{Checkpoint, FinalityCertificate, Vote, VoteBody};
 
 /// Re-export of the one secp256k1 the project links (through `bitcoin`).

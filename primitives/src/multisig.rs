@@ -26,6 +26,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::address::Address;
 use crate::amount::Amount;
+use crate::bounty::{BountyAction, BountyId, ClaimId};
 use crate::chain::ChainId;
 use crate::codec;
 use crate::hash::{tagged_hash, Hash, Tag, TaggedHasher};
@@ -199,7 +200,10 @@ impl MultisigPolicy {
     }
 }
 
-/// What a multisig account can be asked to do.
+/// What a multisig account can be asked to do. The bounty actions run as the multisig
+/// account with exactly the rules of the matching bounty transaction (see [`crate::bounty`]):
+/// the account approves or rejects claims of bounties whose approvers it is, or sponsors
+/// bounties from its balance.
 #[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
 pub enum MultisigAction {
     /// Move `amount` from the multisig account to `to`.
@@ -209,6 +213,97 @@ pub enum MultisigAction {
         /// amount
         amount: Amount,
     },
+    /// Approve a submitted claim of a bounty whose approvers are this account (pays it).
+    BountyApprove {
+        /// the claim
+        claim: ClaimId,
+    },
+    /// Reject a claim of a bounty whose approvers are this account.
+    BountyReject {
+        /// the claim
+        claim: ClaimId,
+    },
+    /// Post a bounty sponsored by this account.
+    BountyPost {
+        /// title
+        title: String,
+        /// reference URL of the issue
+        url: String,
+        /// amount locked
+        amount: Amount,
+        /// claims and submissions are accepted in blocks below this height
+        deadline: u64,
+        /// who approves submissions
+        approvers: Address,
+    },
+    /// Top up a bounty this account sponsors.
+    BountyFund {
+        /// the bounty
+        bounty: BountyId,
+        /// amount added
+        amount: Amount,
+    },
+    /// Cancel a bounty (this account as the sender; see [`crate::bounty`] for who may).
+    BountyCancel {
+        /// the bounty
+        bounty: BountyId,
+    },
+}
+
+/// What executing a [`MultisigAction`] does, as the multisig account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultisigEffect {
+    /// Move `amount` from the account to `to`.
+    Transfer {
+        /// recipient
+        to: Address,
+        /// amount
+        amount: Amount,
+    },
+    /// Perform a bounty operation as the account.
+    Bounty(BountyAction),
+}
+
+impl MultisigAction {
+    /// What the action does.
+    pub fn effect(&self) -> MultisigEffect {
+        MultisigEffect::Bounty(match self {
+            MultisigAction::Transfer { to, amount } => {
+                return MultisigEffect::Transfer {
+                    to: *to,
+                    amount: *amount,
+                }
+            }
+            MultisigAction::BountyApprove { claim } => BountyAction::Approve { claim: *claim },
+            MultisigAction::BountyReject { claim } => BountyAction::Reject { claim: *claim },
+            MultisigAction::BountyPost {
+                title,
+                url,
+                amount,
+                deadline,
+                approvers,
+            } => BountyAction::Post {
+                title: title.clone(),
+                url: url.clone(),
+                amount: *amount,
+                deadline: *deadline,
+                approvers: *approvers,
+            },
+            MultisigAction::BountyFund { bounty, amount } => BountyAction::Fund {
+                bounty: *bounty,
+                amount: *amount,
+            },
+            MultisigAction::BountyCancel { bounty } => BountyAction::Cancel { bounty: *bounty },
+        })
+    }
+
+    /// The bounty operation of a bounty action, if it is one.
+    pub fn bounty_action(&self) -> Option<BountyAction> {
+        match self.effect() {
+            MultisigEffect::Bounty(action) => Some(action),
+            MultisigEffect::Transfer { .. } => None,
+        }
+    }
 }
 
 /// One call of a multisig account, as its co-signers approve it.

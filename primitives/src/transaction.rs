@@ -12,6 +12,7 @@ use borsh::{BorshDeserialize, BorshSerialize};
 
 use crate::address::Address;
 use crate::amount::Amount;
+use crate::bounty::{BountyAction, BountyError, BountyId, BountyParams, ClaimId};
 use crate::chain::ChainId;
 use crate::codec::{self, DecodeError, MAX_TX_BYTES};
 use crate::hash::{tagged_hash, Hash, Tag};
@@ -42,23 +43,132 @@ pub enum TxPayload {
         /// their approvals, by increasing signer index
         approvals: Vec<MultisigApproval>,
     },
+    /// Posts a bounty, locking `amount` of the sender's (the sponsor's) RTC in escrow; the chain
+    /// assigns the id (see [`crate::bounty`]).
+    BountyPost {
+        /// title (at most [`crate::bounty::MAX_TITLE_BYTES`] bytes)
+        title: String,
+        /// reference URL of the issue (at most [`crate::bounty::MAX_URL_BYTES`] bytes)
+        url: String,
+        /// amount locked
+        amount: Amount,
+        /// claims and submissions are accepted in blocks below this height
+        deadline: u64,
+        /// who approves submissions: a key account or a multisig account
+        approvers: Address,
+    },
+    /// Adds `amount` of the sponsor's RTC to an open bounty.
+    BountyFund {
+        /// the bounty
+        bounty: BountyId,
+        /// amount added
+        amount: Amount,
+    },
+    /// Claims a bounty, locking the claim bond; the reward will go to `claimant`.
+    BountyClaim {
+        /// the bounty
+        bounty: BountyId,
+        /// who receives the reward
+        claimant: Address,
+    },
+    /// Submits a pull request for the sender's claim.
+    BountySubmit {
+        /// the claim
+        claim: ClaimId,
+        /// pull request reference (at most [`crate::bounty::MAX_PULL_REQUEST_BYTES`] bytes)
+        pull_request: String,
+    },
+    /// Approves a submitted claim and pays the bounty (sent by the bounty's approvers).
+    BountyApprove {
+        /// the claim
+        claim: ClaimId,
+    },
+    /// Rejects a claim, forfeiting its bond to the sponsor (sent by the bounty's approvers).
+    BountyReject {
+        /// the claim
+        claim: ClaimId,
+    },
+    /// Cancels a bounty and refunds it (by the sponsor before any claim, or after the
+    /// deadline; see [`crate::bounty`]).
+    BountyCancel {
+        /// the bounty
+        bounty: BountyId,
+    },
+}
+
+/// Why a payload is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// A multisig payload breaks a rule.
+    #[error(transparent)]
+    Multisig(#[from] MultisigError),
+    /// A bounty payload breaks a rule.
+    #[error(transparent)]
+    Bounty(#[from] BountyError),
 }
 
 impl TxPayload {
     /// Checks what can be checked without state: a canonical policy, at most
-    /// [`crate::MAX_MULTISIG_SIGNERS`] approvals.
-    pub fn check_stateless(&self) -> Result<(), MultisigError> {
+    /// [`crate::MAX_MULTISIG_SIGNERS`] approvals, bounded and well-formed bounty text, non-zero
+    /// bounty amounts (also inside a multisig call).
+    pub fn check_stateless(&self) -> Result<(), PayloadError> {
         match self {
             TxPayload::Transfer { .. } => Ok(()),
-            TxPayload::MultisigCreate { policy } => policy.validate(),
-            TxPayload::MultisigExecute { approvals, .. } => {
+            TxPayload::MultisigCreate { policy } => Ok(policy.validate()?),
+            TxPayload::MultisigExecute { call, approvals } => {
                 if approvals.len() > crate::MAX_MULTISIG_SIGNERS {
-                    Err(MultisigError::TooManySigners(approvals.len()))
-                } else {
-                    Ok(())
+                    return Err(MultisigError::TooManySigners(approvals.len()).into());
                 }
+                if let Some(action) = call.action.bounty_action() {
+                    action.check_stateless()?;
+                }
+                Ok(())
             }
+            _ => match self.bounty_action() {
+                Some(action) => Ok(action.check_stateless()?),
+                None => Ok(()),
+            },
         }
+    }
+
+    /// The bounty operation of a bounty payload (performed by the sender), if it is one.
+    pub fn bounty_action(&self) -> Option<BountyAction> {
+        Some(match self {
+            TxPayload::Transfer { .. }
+            | TxPayload::MultisigCreate { .. }
+            | TxPayload::MultisigExecute { .. } => return None,
+            TxPayload::BountyPost {
+                title,
+                url,
+                amount,
+                deadline,
+                approvers,
+            } => BountyAction::Post {
+                title: title.clone(),
+                url: url.clone(),
+                amount: *amount,
+                deadline: *deadline,
+                approvers: *approvers,
+            },
+            TxPayload::BountyFund { bounty, amount } => BountyAction::Fund {
+                bounty: *bounty,
+                amount: *amount,
+            },
+            TxPayload::BountyClaim { bounty, claimant } => BountyAction::Claim {
+                bounty: *bounty,
+                claimant: *claimant,
+            },
+            TxPayload::BountySubmit {
+                claim,
+                pull_request,
+            } => BountyAction::Submit {
+                claim: *claim,
+                pull_request: pull_request.clone(),
+            },
+            TxPayload::BountyApprove { claim } => BountyAction::Approve { claim: *claim },
+            TxPayload::BountyReject { claim } => BountyAction::Reject { claim: *claim },
+            TxPayload::BountyCancel { bounty } => BountyAction::Cancel { bounty: *bounty },
+        })
     }
 }
 
@@ -130,13 +240,22 @@ impl Transaction {
         codec::decode(bytes, MAX_TX_BYTES)
     }
 
-    /// The total the sender needs: fee plus transferred amount. `None` on overflow.
+    /// The total the sender needs: fee plus transferred amount, or plus what a bounty payload
+    /// locks in escrow (the amount posted or funded, or the claim bond of this chain's
+    /// [`BountyParams`]). `None` on overflow.
     pub fn max_cost(&self) -> Option<Amount> {
         match &self.body.payload {
             TxPayload::Transfer { amount, .. } => self.body.fee.checked_add(*amount),
             // These spend nothing of the sender's beyond the fee.
             TxPayload::MultisigCreate { .. } | TxPayload::MultisigExecute { .. } => {
                 Some(self.body.fee)
+            }
+            payload => {
+                let params = BountyParams::for_network(self.body.chain_id.kind());
+                let deposit = payload
+                    .bounty_action()
+                    .map_or(Amount::ZERO, |a| a.max_deposit(&params));
+                self.body.fee.checked_add(deposit)
             }
         }
     }
@@ -211,5 +330,78 @@ mod tests {
             Transaction::decode(&bytes),
             Err(DecodeError::Malformed(_))
         ));
+    }
+
+    fn body(payload: TxPayload) -> TxBody {
+        TxBody {
+            chain_id: ChainId::new("dev-x").unwrap(),
+            sender: KeyPair::from_secret_bytes(&[5u8; 32]).unwrap().public_key(),
+            nonce: 0,
+            fee: Amount::from_base_units(1000),
+            payload,
+        }
+    }
+
+    #[test]
+    fn bounty_payloads_are_checked_and_cost_what_they_lock() {
+        let key = KeyPair::from_secret_bytes(&[5u8; 32]).unwrap();
+        let post = |title: &str| TxPayload::BountyPost {
+            title: title.into(),
+            url: "https://example.org/issues/1".into(),
+            amount: Amount::from_base_units(70),
+            deadline: 100,
+            approvers: Address([1; 20]),
+        };
+        assert_eq!(post("ok").check_stateless(), Ok(()));
+        let long = "x".repeat(crate::bounty::MAX_TITLE_BYTES + 1);
+        assert!(matches!(
+            post(&long).check_stateless(),
+            Err(PayloadError::Bounty(BountyError::Title(_)))
+        ));
+        let tx = body(post("ok")).sign(&key);
+        assert_eq!(tx.max_cost(), Some(Amount::from_base_units(1070)));
+        let claim = body(TxPayload::BountyClaim {
+            bounty: 1,
+            claimant: Address([2; 20]),
+        })
+        .sign(&key);
+        let bond = BountyParams::DEV.claim_bond.base_units();
+        assert_eq!(claim.max_cost(), Some(Amount::from_base_units(1000 + bond)));
+        let approve = body(TxPayload::BountyApprove { claim: 1 }).sign(&key);
+        assert_eq!(approve.max_cost(), Some(Amount::from_base_units(1000)));
+        let overflow = body(TxPayload::BountyFund {
+            bounty: 1,
+            amount: Amount::from_base_units(u64::MAX),
+        })
+        .sign(&key);
+        assert_eq!(overflow.max_cost(), None);
+        // A bounty action inside a multisig call is checked too.
+        let call = crate::multisig::MultisigCall {
+            account: Address([3; 20]),
+            nonce: 0,
+            action: crate::multisig::MultisigAction::BountyPost {
+                title: long,
+                url: "u".into(),
+                amount: Amount::from_base_units(1),
+                deadline: 5,
+                approvers: Address([1; 20]),
+            },
+        };
+        let execute = TxPayload::MultisigExecute {
+            call,
+            approvals: vec![],
+        };
+        assert!(matches!(
+            execute.check_stateless(),
+            Err(PayloadError::Bounty(BountyError::Title(_)))
+        ));
+        // Encodings round-trip; a pull request reference beyond the bound is refused.
+        let submit = body(TxPayload::BountySubmit {
+            claim: 9,
+            pull_request: "p".repeat(crate::bounty::MAX_PULL_REQUEST_BYTES + 1),
+        })
+        .sign(&key);
+        assert_eq!(Transaction::decode(&submit.encode()).unwrap(), submit);
+        assert!(submit.body.payload.check_stateless().is_err());
     }
 }

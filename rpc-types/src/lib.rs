@@ -185,6 +185,55 @@ pub enum PayloadJson {
         /// signer indexes whose approvals are included
         approved_by: Vec<u8>,
     },
+    /// Posts a bounty (the sender is the sponsor).
+    BountyPost {
+        /// title
+        title: String,
+        /// reference URL of the issue
+        url: String,
+        /// amount locked (base units)
+        amount: Amount,
+        /// claims accepted in blocks below this height
+        deadline: u64,
+        /// who approves (a key or multisig account)
+        approvers: String,
+    },
+    /// Tops up a bounty.
+    BountyFund {
+        /// bounty id
+        bounty: u64,
+        /// amount added (base units)
+        amount: Amount,
+    },
+    /// Claims a bounty.
+    BountyClaim {
+        /// bounty id
+        bounty: u64,
+        /// who receives the reward
+        claimant: String,
+    },
+    /// Submits a pull request for a claim.
+    BountySubmit {
+        /// claim id
+        claim: u64,
+        /// pull request reference
+        pull_request: String,
+    },
+    /// Approves a submitted claim.
+    BountyApprove {
+        /// claim id
+        claim: u64,
+    },
+    /// Rejects a claim.
+    BountyReject {
+        /// claim id
+        claim: u64,
+    },
+    /// Cancels a bounty.
+    BountyCancel {
+        /// bounty id
+        bounty: u64,
+    },
 }
 
 /// What a multisig call does.
@@ -198,6 +247,41 @@ pub enum MultisigActionJson {
         /// amount (base units)
         amount: Amount,
     },
+    /// Approve a submitted bounty claim.
+    BountyApprove {
+        /// claim id
+        claim: u64,
+    },
+    /// Reject a bounty claim.
+    BountyReject {
+        /// claim id
+        claim: u64,
+    },
+    /// Post a bounty sponsored by the multisig account.
+    BountyPost {
+        /// title
+        title: String,
+        /// reference URL of the issue
+        url: String,
+        /// amount locked (base units)
+        amount: Amount,
+        /// claims accepted in blocks below this height
+        deadline: u64,
+        /// who approves
+        approvers: String,
+    },
+    /// Top up a bounty.
+    BountyFund {
+        /// bounty id
+        bounty: u64,
+        /// amount added (base units)
+        amount: Amount,
+    },
+    /// Cancel a bounty.
+    BountyCancel {
+        /// bounty id
+        bounty: u64,
+    },
 }
 
 impl MultisigActionJson {
@@ -208,6 +292,32 @@ impl MultisigActionJson {
                 to: to.encode(kind),
                 amount: *amount,
             },
+            MultisigAction::BountyApprove { claim } => {
+                MultisigActionJson::BountyApprove { claim: *claim }
+            }
+            MultisigAction::BountyReject { claim } => {
+                MultisigActionJson::BountyReject { claim: *claim }
+            }
+            MultisigAction::BountyPost {
+                title,
+                url,
+                amount,
+                deadline,
+                approvers,
+            } => MultisigActionJson::BountyPost {
+                title: title.clone(),
+                url: url.clone(),
+                amount: *amount,
+                deadline: *deadline,
+                approvers: approvers.encode(kind),
+            },
+            MultisigAction::BountyFund { bounty, amount } => MultisigActionJson::BountyFund {
+                bounty: *bounty,
+                amount: *amount,
+            },
+            MultisigAction::BountyCancel { bounty } => {
+                MultisigActionJson::BountyCancel { bounty: *bounty }
+            }
         }
     }
 }
@@ -289,6 +399,37 @@ impl TxJson {
                 action: MultisigActionJson::new(&call.action, kind),
                 approved_by: approvals.iter().map(|a| a.signer).collect(),
             },
+            TxPayload::BountyPost {
+                title,
+                url,
+                amount,
+                deadline,
+                approvers,
+            } => PayloadJson::BountyPost {
+                title: title.clone(),
+                url: url.clone(),
+                amount: *amount,
+                deadline: *deadline,
+                approvers: approvers.encode(kind),
+            },
+            TxPayload::BountyFund { bounty, amount } => PayloadJson::BountyFund {
+                bounty: *bounty,
+                amount: *amount,
+            },
+            TxPayload::BountyClaim { bounty, claimant } => PayloadJson::BountyClaim {
+                bounty: *bounty,
+                claimant: claimant.encode(kind),
+            },
+            TxPayload::BountySubmit {
+                claim,
+                pull_request,
+            } => PayloadJson::BountySubmit {
+                claim: *claim,
+                pull_request: pull_request.clone(),
+            },
+            TxPayload::BountyApprove { claim } => PayloadJson::BountyApprove { claim: *claim },
+            TxPayload::BountyReject { claim } => PayloadJson::BountyReject { claim: *claim },
+            TxPayload::BountyCancel { bounty } => PayloadJson::BountyCancel { bounty: *bounty },
         };
         TxJson {
             hash: tx.hash(),
@@ -371,6 +512,109 @@ pub enum EventJson {
         /// amount credited
         amount: Amount,
     },
+    /// A bounty was posted (amount moved from the sponsor to escrow).
+    BountyPosted {
+        /// the assigned bounty id
+        bounty: u64,
+        /// sponsor
+        sponsor: String,
+        /// approvers
+        approvers: String,
+        /// amount locked
+        amount: Amount,
+        /// claims accepted below this height
+        deadline: u64,
+    },
+    /// A bounty was topped up.
+    BountyFunded {
+        /// bounty id
+        bounty: u64,
+        /// amount added
+        amount: Amount,
+        /// the bounty's amount now
+        total: Amount,
+    },
+    /// A claim was made (bond moved from the claimer to escrow).
+    BountyClaimed {
+        /// bounty id
+        bounty: u64,
+        /// the assigned claim id
+        claim: u64,
+        /// who made it
+        claimer: String,
+        /// who receives the reward
+        claimant: String,
+        /// bond locked
+        bond: Amount,
+        /// unless submitted, it expires at this height
+        expires_at: u64,
+    },
+    /// A pull request was submitted.
+    BountySubmitted {
+        /// bounty id
+        bounty: u64,
+        /// claim id
+        claim: u64,
+    },
+    /// A bounty was paid to a claimant.
+    BountyPaid {
+        /// bounty id
+        bounty: u64,
+        /// claim id
+        claim: u64,
+        /// the claimant
+        to: String,
+        /// amount paid
+        amount: Amount,
+    },
+    /// A claim was rejected.
+    BountyClaimRejected {
+        /// bounty id
+        bounty: u64,
+        /// claim id
+        claim: u64,
+    },
+    /// A claim expired unsubmitted.
+    BountyClaimExpired {
+        /// bounty id
+        bounty: u64,
+        /// claim id
+        claim: u64,
+    },
+    /// A claim was closed because its bounty ended.
+    BountyClaimClosed {
+        /// bounty id
+        bounty: u64,
+        /// claim id
+        claim: u64,
+    },
+    /// A bounty was cancelled and refunded to the sponsor.
+    BountyCancelled {
+        /// bounty id
+        bounty: u64,
+        /// amount refunded
+        refunded: Amount,
+        /// the sponsor
+        to: String,
+    },
+    /// A claim's bond was refunded to the claimer.
+    BountyBondRefunded {
+        /// claim id
+        claim: u64,
+        /// the claimer
+        to: String,
+        /// the bond
+        amount: Amount,
+    },
+    /// A rejected claim's bond was forfeited to the sponsor.
+    BountyBondForfeited {
+        /// claim id
+        claim: u64,
+        /// the sponsor
+        to: String,
+        /// the bond
+        amount: Amount,
+    },
 }
 
 impl EventJson {
@@ -405,6 +649,89 @@ impl EventJson {
             } => EventJson::EpochReward {
                 epoch: *epoch,
                 miner: miner.encode(kind),
+                amount: *amount,
+            },
+            Event::BountyPosted {
+                bounty,
+                sponsor,
+                approvers,
+                amount,
+                deadline,
+            } => EventJson::BountyPosted {
+                bounty: *bounty,
+                sponsor: sponsor.encode(kind),
+                approvers: approvers.encode(kind),
+                amount: *amount,
+                deadline: *deadline,
+            },
+            Event::BountyFunded {
+                bounty,
+                amount,
+                total,
+            } => EventJson::BountyFunded {
+                bounty: *bounty,
+                amount: *amount,
+                total: *total,
+            },
+            Event::BountyClaimed {
+                bounty,
+                claim,
+                claimer,
+                claimant,
+                bond,
+                expires_at,
+            } => EventJson::BountyClaimed {
+                bounty: *bounty,
+                claim: *claim,
+                claimer: claimer.encode(kind),
+                claimant: claimant.encode(kind),
+                bond: *bond,
+                expires_at: *expires_at,
+            },
+            Event::BountySubmitted { bounty, claim } => EventJson::BountySubmitted {
+                bounty: *bounty,
+                claim: *claim,
+            },
+            Event::BountyPaid {
+                bounty,
+                claim,
+                to,
+                amount,
+            } => EventJson::BountyPaid {
+                bounty: *bounty,
+                claim: *claim,
+                to: to.encode(kind),
+                amount: *amount,
+            },
+            Event::BountyClaimRejected { bounty, claim } => EventJson::BountyClaimRejected {
+                bounty: *bounty,
+                claim: *claim,
+            },
+            Event::BountyClaimExpired { bounty, claim } => EventJson::BountyClaimExpired {
+                bounty: *bounty,
+                claim: *claim,
+            },
+            Event::BountyClaimClosed { bounty, claim } => EventJson::BountyClaimClosed {
+                bounty: *bounty,
+                claim: *claim,
+            },
+            Event::BountyCancelled {
+                bounty,
+                refunded,
+                to,
+            } => EventJson::BountyCancelled {
+                bounty: *bounty,
+                refunded: *refunded,
+                to: to.encode(kind),
+            },
+            Event::BountyBondRefunded { claim, to, amount } => EventJson::BountyBondRefunded {
+                claim: *claim,
+                to: to.encode(kind),
+                amount: *amount,
+            },
+            Event::BountyBondForfeited { claim, to, amount } => EventJson::BountyBondForfeited {
+                claim: *claim,
+                to: to.encode(kind),
                 amount: *amount,
             },
         }

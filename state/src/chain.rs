@@ -24,8 +24,9 @@ use rustchain_genesis::Genesis;
 use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::{
-    Account, Address, Amount, Attestation, Block, BlockHeader, Evidence, FinalityCertificate, Hash,
-    MultisigAction, MultisigPolicy, PublicKey, Receipt, Signature, Transaction, TxPayload,
+    escrow_address, Account, Address, Amount, Attestation, Block, BlockHeader, Evidence,
+    FinalityCertificate, Hash, MultisigEffect, MultisigPolicy, PublicKey, Receipt, Signature,
+    Transaction, TxPayload,
 };
 
 use crate::execution::{
@@ -190,10 +191,21 @@ impl<'a> HeadState<'a> {
                 TxPayload::MultisigCreate { .. } => {}
                 TxPayload::MultisigExecute { call, .. } => {
                     addresses.push(call.account);
-                    match &call.action {
-                        MultisigAction::Transfer { to, .. } => addresses.push(*to),
+                    match call.action.effect() {
+                        MultisigEffect::Transfer { to, .. } => addresses.push(to),
+                        MultisigEffect::Bounty(_) => addresses.push(escrow_address()),
                     }
                 }
+                TxPayload::BountyClaim { claimant, .. } => {
+                    addresses.push(escrow_address());
+                    addresses.push(*claimant);
+                }
+                TxPayload::BountyPost { .. }
+                | TxPayload::BountyFund { .. }
+                | TxPayload::BountySubmit { .. }
+                | TxPayload::BountyApprove { .. }
+                | TxPayload::BountyReject { .. }
+                | TxPayload::BountyCancel { .. } => addresses.push(escrow_address()),
             }
         }
         addresses.sort_unstable();
@@ -489,6 +501,22 @@ impl Chain {
         HeadState::new(&self.store)
     }
 
+    /// The mempool's check of `tx` against the head state, for inclusion in the next block
+    /// (see [`crate::precheck_transaction`]): `Ok(Err(reason))` when its payload would
+    /// certainly fail.
+    pub fn precheck(
+        &self,
+        tx: &Transaction,
+    ) -> Result<Result<(), rustchain_primitives::receipt::FailureReason>, StoreError> {
+        let height = self.head().height.saturating_add(1);
+        crate::execution::precheck_transaction(
+            &HeadState::new(&self.store),
+            &self.rules.chain_id,
+            height,
+            tx,
+        )
+    }
+
     /// A validator's record at the head.
     pub fn validator_record(&self, key: &PublicKey) -> Result<ValidatorRecord, StoreError> {
         HeadState::new(&self.store).validator(key)
@@ -621,6 +649,7 @@ impl Chain {
             &reader,
             &self.rules,
             &context.proposer,
+            head.height + 1,
             txs,
             &BlockAttestations {
                 settle: self.settlement_for(&head, context.slot),
@@ -646,10 +675,12 @@ impl Chain {
     ) -> Result<BuiltBlock, ChainError> {
         let head = self.head();
         let reader = HeadState::prefetch(&self.store, &context.proposer, &candidates)?;
-        let mut executor = BlockExecutor::new(&reader, &self.rules, &context.proposer);
+        let mut executor =
+            BlockExecutor::new(&reader, &self.rules, &context.proposer).at_height(head.height + 1);
         if let Some((epoch, rules)) = self.settlement_for(&head, context.slot) {
             executor.settle_epoch(epoch, &rules)?;
         }
+        executor.expire_bounty_claims()?;
         let mut transactions = Vec::new();
         let mut left_out = Vec::new();
         for tx in candidates {
@@ -726,8 +757,12 @@ impl Chain {
             },
         )?;
         let mut output = output;
-        // The settlement receipt, if any, follows the transactions' receipts.
+        // The settlement receipt, then the bounty expiry receipt, if any, follow the
+        // transactions' receipts.
         if let Some(r) = output.settlement_receipt.take() {
+            output.receipts.push(r);
+        }
+        if let Some(r) = output.bounty_receipt.take() {
             output.receipts.push(r);
         }
         let receipt_hashes: Vec<Hash> = output.receipts.iter().map(Receipt::hash).collect();

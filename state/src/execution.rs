@@ -18,13 +18,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use rustchain_primitives::bounty::bounty_expiry_receipt_id;
 use rustchain_primitives::receipt::FailureReason;
 use rustchain_primitives::{
-    codec, Account, Address, Amount, ChainId, Event, Evidence, Hash, MultisigAction,
-    MultisigApproval, MultisigCall, MultisigPolicy, PublicKey, Receipt, Transaction, TxPayload,
-    TxStatus,
+    codec, escrow_address, Account, Address, Amount, BountyAction, BountyParams, ChainId, Event,
+    Evidence, Hash, MultisigApproval, MultisigCall, MultisigEffect, MultisigPolicy, PublicKey,
+    Receipt, Transaction, TxPayload, TxStatus,
 };
 
+use crate::bounty::{BountyContext, BountyState, Overlay, ReaderState};
 use crate::rip200::{
     EnrollmentRules, EpochMiner, EpochSummary, MinerRecord, Rip200Changes, Rip200Totals,
     SettlementRules,
@@ -125,8 +127,10 @@ pub struct ExecutionOutput {
     pub rip200: Rip200Changes,
     /// The receipt of the epoch settlement this block performed, if any.
     pub settlement_receipt: Option<Receipt>,
-    /// Other state entries written (multisig policies, ...), borsh-encoded, by key.
+    /// Other state entries written (multisig policies, bounties, ...), borsh-encoded, by key.
     pub entries: BTreeMap<StateKey, Vec<u8>>,
+    /// The receipt of the claim expiries this block performed, if any.
+    pub bounty_receipt: Option<Receipt>,
 }
 
 /// Applies transactions one at a time on top of a parent state.
@@ -139,18 +143,70 @@ pub struct BlockExecutor<'r, R: StateReader + ?Sized> {
     pub(crate) reader: &'r R,
     rules: &'r TxRules,
     proposer: Address,
+    /// The height of the block being executed (bounty deadlines and expiries).
+    height: u64,
+    bounty: BountyParams,
     pub(crate) output: ExecutionOutput,
 }
 
 impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
-    /// Starts a block on `reader` with fees to `proposer`.
+    /// Starts a block on `reader` with fees to `proposer`, at height 0 (see
+    /// [`BlockExecutor::at_height`]) with the bounty parameters of the rules' chain id.
     pub fn new(reader: &'r R, rules: &'r TxRules, proposer: &PublicKey) -> Self {
         BlockExecutor {
             reader,
             rules,
             proposer: Address::from_public_key(proposer),
+            height: 0,
+            bounty: BountyParams::for_network(rules.chain_id.kind()),
             output: ExecutionOutput::default(),
         }
+    }
+
+    /// The block being executed is at `height`.
+    pub fn at_height(mut self, height: u64) -> Self {
+        self.height = height;
+        self
+    }
+
+    /// Other bounty parameters than the chain's (tests of the executor only: the parameters
+    /// are consensus rules).
+    #[cfg(test)]
+    pub(crate) fn with_bounty_params(mut self, params: BountyParams) -> Self {
+        self.bounty = params;
+        self
+    }
+
+    fn bounty_context(&self) -> BountyContext {
+        BountyContext {
+            height: self.height,
+            params: self.bounty,
+        }
+    }
+
+    /// Expires the bounty claims due at this block's height (and any backlog), crediting bonds
+    /// back; the events go to the block's bounty receipt. Must run before the transactions.
+    pub fn expire_bounty_claims(&mut self) -> Result<(), crate::StoreError> {
+        let ctx = self.bounty_context();
+        let mut overlay = Overlay::new(&*self, BTreeMap::new(), BTreeMap::new());
+        crate::bounty::expire_claims(&mut overlay, &ctx)?;
+        let Overlay {
+            accounts,
+            entries,
+            events,
+            ..
+        } = overlay;
+        self.output.changed.extend(accounts);
+        self.output.entries.extend(entries);
+        if !events.is_empty() {
+            self.output.bounty_receipt = Some(Receipt {
+                tx_hash: bounty_expiry_receipt_id(self.height),
+                status: TxStatus::Success,
+                fee_paid: Amount::ZERO,
+                events,
+            });
+        }
+        Ok(())
     }
 
     fn load(&self, address: &Address) -> Result<Account, crate::StoreError> {
@@ -206,10 +262,10 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
             amount: fee,
         }];
 
-        let mut entries: Vec<(StateKey, Vec<u8>)> = Vec::new();
+        let mut entries: BTreeMap<StateKey, Vec<u8>> = BTreeMap::new();
         let status = match &tx.body.payload {
             TxPayload::Transfer { to, amount } => {
-                self.move_funds(&mut touched, sender_address, *to, *amount, &mut events)?
+                self.transfer(&mut touched, sender_address, *to, *amount, &mut events)?
             }
             TxPayload::MultisigCreate { policy } => {
                 let account = policy.address();
@@ -217,14 +273,31 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
                 if self.entry(&key)?.is_some() {
                     TxStatus::Failed(FailureReason::MultisigExists(account))
                 } else {
-                    entries.push((key, codec::encode(policy)));
+                    entries.insert(key, codec::encode(policy));
                     events.push(Event::MultisigCreated { account });
                     TxStatus::Success
                 }
             }
             TxPayload::MultisigExecute { call, approvals } => {
-                self.execute_multisig(&mut touched, call, approvals, &mut events)?
+                self.execute_multisig(&mut touched, &mut entries, call, approvals, &mut events)?
             }
+            TxPayload::BountyPost { .. }
+            | TxPayload::BountyFund { .. }
+            | TxPayload::BountyClaim { .. }
+            | TxPayload::BountySubmit { .. }
+            | TxPayload::BountyApprove { .. }
+            | TxPayload::BountyReject { .. }
+            | TxPayload::BountyCancel { .. } => match tx.body.payload.bounty_action() {
+                Some(action) => self.execute_bounty(
+                    &mut touched,
+                    &mut entries,
+                    sender_address,
+                    &action,
+                    &mut events,
+                )?,
+                // Every payload of this arm is a bounty action.
+                None => TxStatus::Success,
+            },
         };
         self.output.entries.extend(entries);
         self.output.changed.extend(touched);
@@ -246,6 +319,45 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
         match touched.get(address) {
             Some(a) => Ok(*a),
             None => self.load(address),
+        }
+    }
+
+    /// A plain or multisig transfer: [`Self::move_funds`], except that nobody may send to the
+    /// bounty escrow (its balance must equal what the bounties owe).
+    fn transfer(
+        &self,
+        touched: &mut BTreeMap<Address, Account>,
+        from: Address,
+        to: Address,
+        amount: Amount,
+        events: &mut Vec<Event>,
+    ) -> Result<TxStatus, crate::StoreError> {
+        if to == escrow_address() {
+            return Ok(TxStatus::Failed(FailureReason::BountyEscrowReserved));
+        }
+        self.move_funds(touched, from, to, amount, events)
+    }
+
+    /// Runs a bounty operation by `actor` on top of the transaction's changes so far; on
+    /// success publishes its changes and events into them, otherwise leaves them untouched.
+    fn execute_bounty(
+        &self,
+        touched: &mut BTreeMap<Address, Account>,
+        entries: &mut BTreeMap<StateKey, Vec<u8>>,
+        actor: Address,
+        action: &BountyAction,
+        events: &mut Vec<Event>,
+    ) -> Result<TxStatus, crate::StoreError> {
+        let ctx = self.bounty_context();
+        let mut overlay = Overlay::new(self, touched.clone(), entries.clone());
+        match crate::bounty::apply(&mut overlay, &ctx, actor, action)? {
+            Ok(()) => {
+                *touched = overlay.accounts;
+                *entries = overlay.entries;
+                events.extend(overlay.events);
+                Ok(TxStatus::Success)
+            }
+            Err(reason) => Ok(TxStatus::Failed(reason)),
         }
     }
 
@@ -296,6 +408,7 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
     fn execute_multisig(
         &self,
         touched: &mut BTreeMap<Address, Account>,
+        entries: &mut BTreeMap<StateKey, Vec<u8>>,
         call: &MultisigCall,
         approvals: &[MultisigApproval],
         events: &mut Vec<Event>,
@@ -313,11 +426,19 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
             Err(reason) => return Ok(TxStatus::Failed(reason)),
         };
         let mut attempt = touched.clone();
+        let mut attempt_entries = entries.clone();
         let mut new_events = Vec::new();
-        let status = match &call.action {
-            MultisigAction::Transfer { to, amount } => {
-                self.move_funds(&mut attempt, call.account, *to, *amount, &mut new_events)?
+        let status = match call.action.effect() {
+            MultisigEffect::Transfer { to, amount } => {
+                self.transfer(&mut attempt, call.account, to, amount, &mut new_events)?
             }
+            MultisigEffect::Bounty(action) => self.execute_bounty(
+                &mut attempt,
+                &mut attempt_entries,
+                call.account,
+                &action,
+                &mut new_events,
+            )?,
         };
         if status == TxStatus::Success {
             let after = self.load_touched(&attempt, &call.account)?;
@@ -329,6 +450,7 @@ impl<'r, R: StateReader + ?Sized> BlockExecutor<'r, R> {
                 },
             );
             *touched = attempt;
+            *entries = attempt_entries;
             events.push(Event::MultisigExecuted {
                 account: call.account,
                 nonce: call.nonce,
@@ -441,16 +563,26 @@ pub fn multisig_policy<R: StateReader + ?Sized>(
         .transpose()
 }
 
-/// What the mempool checks of a payload against the head state before admitting it, so that a
-/// submitter does not pay a fee for a payload that would certainly fail: a multisig account is
-/// not registered twice, and a multisig call is registered, current and approved.
-pub fn precheck_payload<R: StateReader + ?Sized>(
+/// What the mempool checks of a transaction against the head state before admitting it, so
+/// that a sender does not pay a fee for a payload that would certainly fail in the next block
+/// (at `height`): a multisig account is not registered twice; a multisig call is registered,
+/// current and approved; nothing is sent to the bounty escrow; a bounty operation (direct, or a
+/// multisig call's) passes every rule of [`crate::bounty`] — it is run on a throw-away overlay
+/// of `reader` by the very code a block runs. (Claim expiries due at `height` are not
+/// simulated, so a claim that will only fit the per-account cap once one of the claimer's
+/// claims expires in that block is refused one block early.)
+pub fn precheck_transaction<R: StateReader + ?Sized>(
     reader: &R,
     chain_id: &ChainId,
-    payload: &TxPayload,
+    height: u64,
+    tx: &Transaction,
 ) -> Result<Result<(), FailureReason>, crate::StoreError> {
-    Ok(match payload {
-        TxPayload::Transfer { .. } => Ok(()),
+    let ctx = BountyContext {
+        height,
+        params: BountyParams::for_network(chain_id.kind()),
+    };
+    Ok(match &tx.body.payload {
+        TxPayload::Transfer { to, .. } => escrow_check(to),
         TxPayload::MultisigCreate { policy } => {
             let account = policy.address();
             match multisig_policy(reader, &account)? {
@@ -461,9 +593,57 @@ pub fn precheck_payload<R: StateReader + ?Sized>(
         TxPayload::MultisigExecute { call, approvals } => {
             let policy = multisig_policy(reader, &call.account)?;
             let account = reader.account(&call.account)?;
-            check_multisig_call(policy.as_ref(), &account, chain_id, call, approvals).map(|_| ())
+            if let Err(reason) =
+                check_multisig_call(policy.as_ref(), &account, chain_id, call, approvals)
+            {
+                return Ok(Err(reason));
+            }
+            match call.action.effect() {
+                MultisigEffect::Transfer { to, .. } => escrow_check(&to),
+                MultisigEffect::Bounty(action) => {
+                    precheck_bounty(reader, &ctx, call.account, &action, Amount::ZERO)?
+                }
+            }
         }
+        payload => match payload.bounty_action() {
+            Some(action) => {
+                precheck_bounty(reader, &ctx, tx.body.sender_address(), &action, tx.body.fee)?
+            }
+            None => Ok(()),
+        },
     })
+}
+
+fn escrow_check(to: &Address) -> Result<(), FailureReason> {
+    if *to == escrow_address() {
+        Err(FailureReason::BountyEscrowReserved)
+    } else {
+        Ok(())
+    }
+}
+
+/// Runs a bounty operation by `actor`, who has just paid `fee`, on a throw-away overlay.
+fn precheck_bounty<R: StateReader + ?Sized>(
+    reader: &R,
+    ctx: &BountyContext,
+    actor: Address,
+    action: &BountyAction,
+    fee: Amount,
+) -> Result<Result<(), FailureReason>, crate::StoreError> {
+    let state = ReaderState(reader);
+    let mut account = state.account(&actor)?;
+    account.balance = account.balance.checked_sub(fee).unwrap_or(Amount::ZERO);
+    let mut overlay = Overlay::new(&state, BTreeMap::from([(actor, account)]), BTreeMap::new());
+    crate::bounty::apply(&mut overlay, ctx, actor, action)
+}
+
+impl<R: StateReader + ?Sized> BountyState for BlockExecutor<'_, R> {
+    fn account(&self, address: &Address) -> Result<Account, crate::StoreError> {
+        self.load(address)
+    }
+    fn entry(&self, key: &StateKey) -> Result<Option<Vec<u8>>, crate::StoreError> {
+        BlockExecutor::entry(self, key)
+    }
 }
 
 /// Executes `txs` on top of `reader` with fees going to `proposer`; the first transaction that
@@ -506,22 +686,25 @@ pub struct BlockAttestations<'a> {
     pub enrollment: EnrollmentRules,
 }
 
-/// Executes a block: the settlement of the previous epoch (if this block starts a new one),
-/// the transactions, the attestations, then the evidence; anything invalid makes the block
-/// invalid.
+/// Executes the block at `height`: the settlement of the previous epoch (if this block starts a
+/// new one), the bounty claims due to expire, the transactions, the attestations, then the
+/// evidence; anything invalid makes the block invalid.
+#[allow(clippy::too_many_arguments)]
 pub fn execute_block<R: StateReader + ?Sized>(
     reader: &R,
     rules: &TxRules,
     proposer: &PublicKey,
+    height: u64,
     txs: &[Transaction],
     rip200: &BlockAttestations<'_>,
     evidence: &[Evidence],
     evidence_rules: &EvidenceRules<'_>,
 ) -> Result<ExecutionOutput, BlockExecutionError> {
-    let mut executor = BlockExecutor::new(reader, rules, proposer);
+    let mut executor = BlockExecutor::new(reader, rules, proposer).at_height(height);
     if let Some((epoch, settlement)) = &rip200.settle {
         executor.settle_epoch(*epoch, settlement)?;
     }
+    executor.expire_bounty_claims()?;
     apply_all(&mut executor, txs)?;
     for (index, (a, scored)) in rip200.attestations.iter().zip(rip200.scores).enumerate() {
         if let Err(reason) = executor.apply_attestation(a, scored, &rip200.enrollment)? {

@@ -7,10 +7,12 @@
 //! - [`store`]: RocksDB with one column family per typed table; every block is committed in one
 //!   synced `WriteBatch`.
 //! - [`validators`]: validator records and the jail rules applied by evidence.
+//! - [`bounty`]: the bounty board's escrow, claims, approvals, payouts and claim expiry.
 //! - [`rip200`]: miner enrollment, per-epoch attestation records and the epoch settlement.
 //! - [`chain`]: the chain state a node runs: genesis initialisation, block execution against the
 //!   head, commit, rollback to a fork point, and finalization.
 
+pub mod bounty;
 pub mod chain;
 pub mod execution;
 pub mod rip200;
@@ -22,8 +24,9 @@ pub mod validators;
 
 pub use chain::{BlockContext, BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock};
 pub use execution::{
-    check_multisig_call, execute_block, execute_transactions, precheck_payload, BlockAttestations,
-    BlockExecutionError, BlockExecutor, EvidenceRules, ExecutionOutput, StateReader,
+    check_multisig_call, execute_block, execute_transactions, precheck_transaction,
+    BlockAttestations, BlockExecutionError, BlockExecutor, EvidenceRules, ExecutionOutput,
+    StateReader,
 };
 pub use rules::{check_includable, check_stateless, TxInvalid, TxRules};
 pub use store::{Store, StoreError, TxLocation};

@@ -7,12 +7,13 @@
 //! failed receipt: the fee is paid and the nonce used, so it cannot be replayed.)
 //!
 //! Stateless rules: the chain id is this chain's; the fee is at least the genesis minimum; the
-//! fee plus amount does not overflow; the payload is well formed (a canonical multisig policy,
-//! at most 16 approvals). Signature validity is checked separately (in parallel,
+//! fee plus amount (or plus what a bounty payload locks) does not overflow; the payload is well
+//! formed (a canonical multisig policy, at most 16 approvals, bounded bounty text, non-zero
+//! bounty amounts). Signature validity is checked separately (in parallel,
 //! once) by whoever first sees the transaction. Stateful rules against the sender account: the
 //! nonce equals the account's nonce, and the balance covers the fee.
 
-use rustchain_primitives::{Account, Amount, ChainId, MultisigError, Transaction};
+use rustchain_primitives::{Account, Amount, ChainId, PayloadError, Transaction};
 
 /// Chain parameters the rules need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +49,10 @@ pub enum TxInvalid {
     /// Fee plus amount overflows.
     #[error("fee plus amount overflows")]
     CostOverflow,
-    /// The payload is malformed (for example a non-canonical multisig policy).
+    /// The payload is malformed (for example a non-canonical multisig policy, or a bounty
+    /// title that is too long).
     #[error("invalid payload: {0}")]
-    Payload(MultisigError),
+    Payload(PayloadError),
     /// Nonce already used.
     #[error("nonce too low: account nonce is {expected}, transaction has {got}")]
     NonceTooLow {

@@ -47,6 +47,23 @@ pub enum StateKey {
     Rip200Totals,
     /// A multisig account's policy (namespace `0x09`, 20-byte address).
     Multisig(Address),
+    /// Bounty id counters (namespace `0x0a`, no key; see [`crate::bounty`]).
+    BountyCounters,
+    /// A bounty (namespace `0x0b`, id as u64 big-endian).
+    Bounty(u64),
+    /// A bounty claim (namespace `0x0c`, id as u64 big-endian).
+    BountyClaim(u64),
+    /// The `i`-th claim of a bounty (namespace `0x0d`, bounty id and `i` as u64 big-endian).
+    BountyClaimOf(u64, u64),
+    /// A claimer's open claims (namespace `0x0e`, 20-byte address).
+    BountyClaimer(Address),
+    /// Claims due to expire at a height (namespace `0x0f`, height as u64 big-endian).
+    BountyExpiryCount(u64),
+    /// The `i`-th claim due to expire at a height (namespace `0x10`, height and `i` as u64
+    /// big-endian).
+    BountyExpiryAt(u64, u64),
+    /// Where expiry processing resumes (namespace `0x11`, no key).
+    BountyExpiryCursor,
 }
 
 impl StateKey {
@@ -68,6 +85,20 @@ impl StateKey {
                 h.update(&[0x08]).update(&epoch.to_be_bytes()).update(&k.0)
             }
             StateKey::Multisig(a) => h.update(&[0x09]).update(&a.0),
+            StateKey::BountyCounters => h.update(&[0x0a]),
+            StateKey::Bounty(id) => h.update(&[0x0b]).update(&id.to_be_bytes()),
+            StateKey::BountyClaim(id) => h.update(&[0x0c]).update(&id.to_be_bytes()),
+            StateKey::BountyClaimOf(bounty, i) => h
+                .update(&[0x0d])
+                .update(&bounty.to_be_bytes())
+                .update(&i.to_be_bytes()),
+            StateKey::BountyClaimer(a) => h.update(&[0x0e]).update(&a.0),
+            StateKey::BountyExpiryCount(height) => h.update(&[0x0f]).update(&height.to_be_bytes()),
+            StateKey::BountyExpiryAt(height, i) => h
+                .update(&[0x10])
+                .update(&height.to_be_bytes())
+                .update(&i.to_be_bytes()),
+            StateKey::BountyExpiryCursor => h.update(&[0x11]),
         };
         KeyHash(h.finish().0)
     }

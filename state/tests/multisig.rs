@@ -13,7 +13,7 @@ use rustchain_primitives::{
     MultisigCall, MultisigError, MultisigPolicy, Receipt, Signature, Transaction, TxBody,
     TxPayload, TxStatus,
 };
-use rustchain_state::{precheck_payload, BlockContext, Chain};
+use rustchain_state::{BlockContext, Chain};
 
 const FEE: u64 = 1_000;
 
@@ -107,12 +107,7 @@ impl Net {
     }
 
     fn precheck(&self, tx: &Transaction) -> Result<(), FailureReason> {
-        precheck_payload(
-            &self.chain.head_state(),
-            &self.chain.genesis().chain_id,
-            &tx.body.payload,
-        )
-        .unwrap()
+        self.chain.precheck(tx).unwrap()
     }
 }
 

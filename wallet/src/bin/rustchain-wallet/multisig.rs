@@ -204,6 +204,22 @@ fn describe(call: &PartialCall) -> String {
         MultisigAction::Transfer { to, amount } => {
             format!("transfer {amount} to {}", to.encode(kind))
         }
+        MultisigAction::BountyApprove { claim } => format!("approve bounty claim {claim}"),
+        MultisigAction::BountyReject { claim } => format!("reject bounty claim {claim}"),
+        MultisigAction::BountyPost {
+            title,
+            amount,
+            deadline,
+            approvers,
+            ..
+        } => format!(
+            "post bounty {title:?} of {amount}, deadline height {deadline}, approvers {}",
+            approvers.encode(kind)
+        ),
+        MultisigAction::BountyFund { bounty, amount } => {
+            format!("fund bounty {bounty} with {amount}")
+        }
+        MultisigAction::BountyCancel { bounty } => format!("cancel bounty {bounty}"),
     };
     let policy = call.policy();
     let mut out = format!(
