@@ -14,12 +14,12 @@
 
 use std::path::Path;
 
-use rustchain_primitives::{Address, Amount, ChainId, KeyPair, MultisigAction, MultisigPolicy};
+use rustchain_primitives::{Address, Amount, ChainId, KeyPair, MultisigPolicy};
 
 use crate::accounts::{DerivedAddress, HdWallet};
 use crate::keystore::{Keystore, KeystoreError, Metadata, SecretString, UnlockedKeystore};
 use crate::multisig::{PartialCall, PartialCallError};
-use crate::policy::{PolicyState, PolicyStateError, PolicyViolation, Spend};
+use crate::policy::{multisig_spend, PolicyState, PolicyStateError, PolicyViolation, Spend};
 
 /// How many addresses of the account are searched for a key (the BIP-44 gap limit).
 pub const KEY_SEARCH_LIMIT: u32 = crate::accounts::GAP_LIMIT;
@@ -169,8 +169,8 @@ impl EmbeddedWallet {
     }
 
     /// Adds this wallet's approval to a partially signed multisig call, with the key at
-    /// `index` or else the first of the account's keys that is a signer. A transfer is checked
-    /// against the policy (every rule but `cosigner_above`, which applies when the call is
+    /// `index` or else the first of the account's keys that is a signer. A spend (see
+    /// [`multisig_spend`]) is checked against the policy (every rule but `cosigner_above`, which applies when the call is
     /// finalized) and recorded. Returns the signer index.
     pub fn approve_multisig(
         &mut self,
@@ -189,13 +189,14 @@ impl EmbeddedWallet {
             None => self.signer_key(call.policy())?,
         };
         let mut state = PolicyState::load(&self.keystore)?;
-        let spent = match &call.call().action {
-            MultisigAction::Transfer { to, amount } => {
+        let spent = match multisig_spend(&call.call().action) {
+            Some((to, amount)) => {
                 state
                     .rules
-                    .check_approval(*to, *amount, now_ms, &state.history())?;
-                Some(*amount)
+                    .check_approval(to, amount, now_ms, &state.history())?;
+                Some(amount)
             }
+            None => None,
         };
         let signer = call.sign(&key)?;
         if let Some(amount) = spent {

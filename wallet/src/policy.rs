@@ -330,6 +330,23 @@ impl PolicyState {
     }
 }
 
+/// What a multisig call spends from the account, for the policy: a transfer spends its amount
+/// to its recipient; posting or funding a bounty spends its amount to the bounty escrow.
+/// Approving, rejecting or cancelling a bounty moves only RTC already in escrow and is not a
+/// spend of the account (`None`).
+pub fn multisig_spend(action: &rustchain_primitives::MultisigAction) -> Option<(Address, Amount)> {
+    use rustchain_primitives::MultisigAction;
+    match action {
+        MultisigAction::Transfer { to, amount } => Some((*to, *amount)),
+        MultisigAction::BountyPost { amount, .. } | MultisigAction::BountyFund { amount, .. } => {
+            Some((rustchain_primitives::bounty::escrow_address(), *amount))
+        }
+        MultisigAction::BountyApprove { .. }
+        | MultisigAction::BountyReject { .. }
+        | MultisigAction::BountyCancel { .. } => None,
+    }
+}
+
 /// Milliseconds since the Unix epoch by this machine's clock (the policy's daily window).
 pub fn now_ms() -> u64 {
     std::time::SystemTime::now()

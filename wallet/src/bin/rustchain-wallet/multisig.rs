@@ -11,7 +11,7 @@ use rustchain_primitives::{
 };
 use rustchain_wallet::accounts::HdWallet;
 use rustchain_wallet::multisig::{CallState, Outcome, PartialCall};
-use rustchain_wallet::policy::{now_ms, PolicyState, Spend};
+use rustchain_wallet::policy::{multisig_spend, now_ms, PolicyState, Spend};
 use rustchain_wallet::transfer::to_hex;
 
 use crate::{connect, report_receipt, Cli};
@@ -364,14 +364,12 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
             if let Some(keystore) = keystore.as_ref() {
                 let mut state = PolicyState::load(keystore)?;
                 let now = now_ms();
-                match &call.call().action {
-                    MultisigAction::Transfer { to, amount } => {
-                        state
-                            .rules
-                            .check_approval(*to, *amount, now, &state.history())
-                            .context("refused by this wallet's spending policy")?;
-                        state.record(now, *amount);
-                    }
+                if let Some((to, amount)) = multisig_spend(&call.call().action) {
+                    state
+                        .rules
+                        .check_approval(to, amount, now, &state.history())
+                        .context("refused by this wallet's spending policy")?;
+                    state.record(now, amount);
                 }
                 policy = Some(state);
             }
@@ -420,12 +418,12 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
             if let Some(keystore) = keystore.as_ref() {
                 // The extra co-signer rule: above `cosigner_above`, threshold + 1 approvals.
                 let rules = PolicyState::load(keystore)?.rules;
-                match &call.call().action {
-                    MultisigAction::Transfer { to, amount } => rules
+                if let Some((to, amount)) = multisig_spend(&call.call().action) {
+                    rules
                         .check(
                             &Spend {
-                                to: *to,
-                                amount: *amount,
+                                to,
+                                amount,
                                 approvals: Some((
                                     call.approved_by().len(),
                                     call.policy().threshold,
@@ -434,7 +432,7 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
                             now_ms(),
                             &[],
                         )
-                        .context("refused by this wallet's spending policy")?,
+                        .context("refused by this wallet's spending policy")?;
                 }
             }
             let key = wallet.key(*from_index)?;
