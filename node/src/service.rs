@@ -252,10 +252,14 @@ pub async fn run(config: NodeConfig) -> anyhow::Result<()> {
     let mut rpc_config = config.rpc.clone();
     if let Some(settings) = &config.webhook {
         let mut webhook = settings.load(&datadir)?;
-        // The handler slot: the bounty work plugs its `rustchain_rpc::webhook::MergeHandler`
-        // in here, e.g. `Some(Arc::new(BountyMergeHandler::new(ctx.clone())))`. Until then a
-        // merged pull request is answered 503 and left unrecorded for GitHub's redelivery.
-        webhook.handler = None;
+        // A merged pull request pays the bounty claim that submitted it (see
+        // `rustchain_rpc::bounty_webhook`).
+        webhook.handler = Some(Arc::new(
+            rustchain_rpc::bounty_webhook::BountyMergeHandler::new(
+                ctx.clone(),
+                webhook.state_dir.clone(),
+            ),
+        ));
         tracing::info!(
             path = rustchain_rpc::webhook::WEBHOOK_PATH,
             repositories = ?webhook.repositories.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(),

@@ -11,6 +11,8 @@ use rustchain_primitives::{
 };
 use serde::{Deserialize, Serialize};
 
+mod bounty;
+pub use bounty::{BountyJson, BountyListJson, ClaimJson};
 mod wallet;
 pub use wallet::{
     PolicyJson, WalletAddressJson, WalletMultisigJson, WalletPolicyJson, WalletSendJson,

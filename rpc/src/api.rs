@@ -5,11 +5,11 @@ use jsonrpsee::proc_macros::rpc;
 use rustchain_primitives::{Hash, PublicKey};
 
 use crate::types::{
-    AccountJson, AttestResultJson, BlockId, BlockJson, CertificateJson, ChallengeJson,
-    EpochInfoJson, EpochRewardsJson, HeadJson, HeaderJson, HealthJson, InfoJson, MinerJson,
-    MultisigJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson, TxJson, ValidatorJson,
-    WalletAddressJson, WalletMultisigJson, WalletPolicyJson, WalletSendJson, WalletSendRequest,
-    WalletStatusJson,
+    AccountJson, AttestResultJson, BlockId, BlockJson, BountyJson, BountyListJson, CertificateJson,
+    ChallengeJson, ClaimJson, EpochInfoJson, EpochRewardsJson, HeadJson, HeaderJson, HealthJson,
+    InfoJson, MinerJson, MultisigJson, NetInfoJson, PeerJson, ReceiptJson, SubmitJson, TxJson,
+    ValidatorJson, WalletAddressJson, WalletMultisigJson, WalletPolicyJson, WalletSendJson,
+    WalletSendRequest, WalletStatusJson,
 };
 
 /// `system_*`: the node itself.
@@ -173,4 +173,30 @@ pub trait WalletApi {
     /// key at `index` or the first of the account's keys that is a signer.
     #[method(name = "signMultisig", blocking, with_extensions)]
     fn sign_multisig(&self, call: String, index: Option<u32>) -> RpcResult<WalletMultisigJson>;
+}
+
+/// `bounty_*`: the bounty board at the head. Bounty transactions go through `tx_submit`.
+#[rpc(server, namespace = "bounty")]
+pub trait BountyApi {
+    /// Bounties newest first, filtered by `status` (`open`, `paid`, `cancelled`, or `all`,
+    /// the default), with ids below `before`, at most `limit` (default 100, at most 1,000).
+    #[method(name = "list")]
+    fn list(
+        &self,
+        status: Option<String>,
+        before: Option<u64>,
+        limit: Option<u64>,
+    ) -> RpcResult<BountyListJson>;
+
+    /// One bounty.
+    #[method(name = "get")]
+    fn get(&self, id: u64) -> RpcResult<BountyJson>;
+
+    /// A bounty's claims, oldest first (the most recent 1,000).
+    #[method(name = "claims")]
+    fn claims(&self, bounty: u64) -> RpcResult<Vec<ClaimJson>>;
+
+    /// One claim.
+    #[method(name = "getClaim")]
+    fn get_claim(&self, id: u64) -> RpcResult<ClaimJson>;
 }

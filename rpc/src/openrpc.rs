@@ -87,7 +87,26 @@ pub fn methods() -> Vec<Value> {
         method("rpc.discover", "This OpenRPC document.", vec![], ("document", json!({"type": "object"}))),
     ];
     methods.extend(wallet_methods());
+    methods.extend(bounty_methods());
     methods
+}
+
+/// The bounty board's methods.
+fn bounty_methods() -> Vec<Value> {
+    let id = |what: &str| {
+        param(
+            what,
+            true,
+            json!({"type": "integer", "minimum": 1}),
+            &format!("{what} id"),
+        )
+    };
+    vec![
+        method("bounty_list", "Bounties at the head, newest first: filter by status (open, paid, cancelled or all; default all), ids below before, at most limit (default 100, at most 1,000). next_before continues the listing.", vec![param("status", false, json!({"enum": ["open", "paid", "cancelled", "all"]}), "which bounties"), param("before", false, json!({"type": "integer"}), "only ids below this"), param("limit", false, json!({"type": "integer", "default": 100, "maximum": 1000}), "most bounties returned")], ("page", schema_ref("BountyList"))),
+        method("bounty_get", "One bounty at the head: sponsor, title, issue URL, approvers, amount, deadline height, status (open, paid, cancelled), the claim it paid, and its open claims. Error 2001 for an unknown id.", vec![id("bounty")], ("bounty", schema_ref("Bounty"))),
+        method("bounty_claims", "A bounty's claims (the most recent 1,000), oldest first: claimer, claimant, bond, expiry height, pull request and status (claimed, submitted, approved, rejected, expired, closed). Error 2001 for an unknown bounty.", vec![id("bounty")], ("claims", json!({"type": "array", "items": schema_ref("Claim")}))),
+        method("bounty_getClaim", "One claim at the head. Error 2001 for an unknown id.", vec![id("claim")], ("claim", schema_ref("Claim"))),
+    ]
 }
 
 /// The embedded wallet's methods (a separate `vec!` keeps the macro's recursion shallow).
@@ -165,6 +184,9 @@ fn components() -> Value {
         if let Value::Object(wallet) = wallet_schemas(&amount) {
             schemas.extend(wallet);
         }
+        if let Value::Object(bounty) = bounty_schemas(&amount, &block_ref) {
+            schemas.extend(bounty);
+        }
     }
     doc
 }
@@ -194,6 +216,24 @@ fn rip200_schemas(amount: &Value, block_ref: &Value) -> Value {
                 "first_epoch": {"type": "integer"}, "last_epoch": {"type": "integer"}, "last_window": {"type": "integer"},
                 "attestations": {"type": "integer"}, "class": class, "verdict": verdict, "multiplier_bps": {"type": "integer"},
                 "profile_hash": hash(), "total_rewards": amount } }
+    })
+}
+
+/// Schemas of the bounty methods.
+fn bounty_schemas(amount: &Value, block_ref: &Value) -> Value {
+    let opt_int = json!({"type": ["integer", "null"]});
+    json!({
+        "Bounty": { "type": "object", "properties": { "id": {"type": "integer"}, "sponsor": {"type": "string"},
+            "title": {"type": "string"}, "url": {"type": "string"}, "approvers": {"type": "string"}, "amount": amount,
+            "deadline": {"type": "integer"}, "posted_at": {"type": "integer"}, "status": {"enum": ["open", "paid", "cancelled"]},
+            "paid_claim": opt_int, "ended_at": opt_int, "claims": {"type": "integer"},
+            "open_claims": {"type": "array", "items": {"type": "integer"}} } },
+        "BountyList": { "type": "object", "properties": { "bounties": {"type": "array", "items": schema_ref("Bounty")},
+            "next_before": opt_int, "at": block_ref } },
+        "Claim": { "type": "object", "properties": { "id": {"type": "integer"}, "bounty": {"type": "integer"},
+            "claimer": {"type": "string"}, "claimant": {"type": "string"}, "bond": amount, "claimed_at": {"type": "integer"},
+            "expires_at": {"type": "integer"}, "pull_request": {"type": ["string", "null"]}, "submitted_at": opt_int,
+            "status": {"enum": ["claimed", "submitted", "approved", "rejected", "expired", "closed"]}, "ended_at": opt_int } }
     })
 }
 

@@ -15,8 +15,8 @@ use rustchain_state::Chain;
 use tokio::sync::{broadcast, mpsc};
 
 use crate::api::{
-    AttestApiServer, ChainApiServer, EpochApiServer, MinerApiServer, NetApiServer, StateApiServer,
-    SystemApiServer, TxApiServer, WalletApiServer,
+    AttestApiServer, BountyApiServer, ChainApiServer, EpochApiServer, MinerApiServer, NetApiServer,
+    StateApiServer, SystemApiServer, TxApiServer, WalletApiServer,
 };
 use crate::error::{self, err, internal};
 use crate::types::{
@@ -568,6 +568,7 @@ pub fn build_module(
     module.merge(AttestApiServer::into_rpc(ctx.clone()))?;
     module.merge(EpochApiServer::into_rpc(ctx.clone()))?;
     module.merge(MinerApiServer::into_rpc(ctx.clone()))?;
+    module.merge(BountyApiServer::into_rpc(ctx.clone()))?;
     module.merge(WalletApiServer::into_rpc(ctx))?;
     let document = crate::openrpc::document();
     module.register_method("rpc.discover", move |_, _, _| document.clone())?;

@@ -9,8 +9,8 @@ use jsonrpsee::ws_client::WsClientBuilder;
 use rustchain_primitives::Amount;
 use rustchain_primitives::Hash;
 use rustchain_rpc_types::{
-    AccountJson, BlockJson, BlockTransactions, HeadJson, HeaderJson, HealthJson, InfoJson,
-    MultisigJson, ReceiptJson, SubmitJson, TxJson,
+    AccountJson, BlockJson, BlockTransactions, BountyJson, BountyListJson, ClaimJson, HeadJson,
+    HeaderJson, HealthJson, InfoJson, MultisigJson, ReceiptJson, SubmitJson, TxJson,
 };
 
 use crate::fees::{self, FeeEstimate, RECENT_BLOCKS};
@@ -113,6 +113,31 @@ impl NodeClient {
         Ok(self
             .http
             .request("state_getMultisig", rpc_params![address])
+            .await?)
+    }
+
+    /// `bounty_list`: bounties newest first with `status` (`open`, `paid`, `cancelled`, `all`).
+    pub async fn bounty_list(
+        &self,
+        status: &str,
+        limit: u64,
+    ) -> Result<BountyListJson, ClientError> {
+        Ok(self
+            .http
+            .request("bounty_list", rpc_params![status, None::<u64>, limit])
+            .await?)
+    }
+
+    /// `bounty_get`.
+    pub async fn bounty(&self, id: u64) -> Result<BountyJson, ClientError> {
+        Ok(self.http.request("bounty_get", rpc_params![id]).await?)
+    }
+
+    /// `bounty_claims`.
+    pub async fn bounty_claims(&self, bounty: u64) -> Result<Vec<ClaimJson>, ClientError> {
+        Ok(self
+            .http
+            .request("bounty_claims", rpc_params![bounty])
             .await?)
     }
 

@@ -168,6 +168,30 @@ impl EmbeddedWallet {
         Ok(key)
     }
 
+    /// Checks a bounty payout this wallet is about to approve (`amount` to `claimant`) against
+    /// the policy, as a spend, and records it: an operator's limits and lists bound what the
+    /// node approves automatically.
+    pub fn authorize_payout(
+        &mut self,
+        claimant: Address,
+        amount: Amount,
+        now_ms: u64,
+    ) -> Result<(), EmbeddedError> {
+        let mut state = PolicyState::load(&self.keystore)?;
+        state.rules.check(
+            &Spend {
+                to: claimant,
+                amount,
+                approvals: None,
+            },
+            now_ms,
+            &state.history(),
+        )?;
+        state.record(now_ms, amount);
+        state.store(&mut self.keystore)?;
+        Ok(())
+    }
+
     /// Adds this wallet's approval to a partially signed multisig call, with the key at
     /// `index` or else the first of the account's keys that is a signer. A spend (see
     /// [`multisig_spend`]) is checked against the policy (every rule but `cosigner_above`, which applies when the call is
@@ -223,6 +247,7 @@ mod tests {
     use super::*;
     use crate::keystore::{KdfParams, NewWallet, WalletData};
     use crate::policy::SpendingPolicy;
+    use rustchain_primitives::MultisigAction;
 
     const MNEMONIC: &str = "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about";
 

@@ -1,5 +1,6 @@
 //! The `rustchain-wallet` CLI.
 
+mod bounty;
 mod keys;
 mod multisig;
 mod policy_cmd;
@@ -109,6 +110,11 @@ enum Command {
     /// extract (offline; UTXOs come from a file). The global --account picks the account.
     #[command(subcommand)]
     Btc(rustchain_wallet::btc::cli::BtcCommand),
+    /// The bounty board: post, fund, claim, submit, approve, reject, cancel, list, show.
+    Bounty {
+        #[command(subcommand)]
+        command: bounty::BountyCommand,
+    },
     /// List derived addresses (index, address, derivation path).
     Accounts {
         /// How many addresses.
@@ -237,6 +243,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             keys::create(&cli, path, 0, name, chain, Some(from))?;
         }
         Command::Policy { command } => policy_cmd::run(&cli, command)?,
+        Command::Bounty { command } => bounty::run(&cli, command).await?,
         Command::Btc(command) => {
             rustchain_wallet::btc::cli::run(command.clone(), cli.account, || {
                 Ok(load_wallet(&cli)?.into_seed())

@@ -60,12 +60,19 @@ pub enum MultisigCommand {
         /// The multisig account's address.
         #[arg(long)]
         multisig: String,
-        /// Recipient.
+        /// Recipient of a transfer.
+        #[arg(long, required_unless_present_any = ["approve_claim", "reject_claim"], requires = "amount")]
+        to: Option<String>,
+        /// Amount in RTC of a transfer, e.g. 1.5.
         #[arg(long)]
-        to: String,
-        /// Amount in RTC, e.g. 1.5.
-        #[arg(long)]
-        amount: String,
+        amount: Option<String>,
+        /// Instead of a transfer: approve (and pay) this bounty claim, as the bounty's
+        /// multisig approvers.
+        #[arg(long, value_name = "CLAIM", conflicts_with_all = ["to", "reject_claim"])]
+        approve_claim: Option<u64>,
+        /// Instead of a transfer: reject this bounty claim, as the bounty's multisig approvers.
+        #[arg(long, value_name = "CLAIM", conflicts_with = "to")]
+        reject_claim: Option<u64>,
         /// A note for the co-signers (at most 256 bytes; not signed).
         #[arg(long, default_value = "")]
         memo: String,
@@ -317,15 +324,30 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
             multisig: account,
             to,
             amount,
+            approve_claim,
+            reject_claim,
             memo,
             out,
         } => {
             let (node, info) = connect(cli).await?;
             let chain_id = ChainId::new(info.chain_id.clone())?;
             let kind = chain_id.kind();
-            let to =
-                Address::decode(to, kind).with_context(|| format!("invalid recipient {to:?}"))?;
-            let amount = Amount::from_rtc_str(amount)?;
+            let (action, amount) = match (to, amount, approve_claim, reject_claim) {
+                (Some(to), Some(amount), None, None) => {
+                    let to = Address::decode(to, kind)
+                        .with_context(|| format!("invalid recipient {to:?}"))?;
+                    let amount = Amount::from_rtc_str(amount)?;
+                    (MultisigAction::Transfer { to, amount }, amount)
+                }
+                (None, None, Some(claim), None) => (
+                    MultisigAction::BountyApprove { claim: *claim },
+                    Amount::ZERO,
+                ),
+                (None, None, None, Some(claim)) => {
+                    (MultisigAction::BountyReject { claim: *claim }, Amount::ZERO)
+                }
+                _ => bail!("give either --to and --amount, or --approve-claim, or --reject-claim"),
+            };
             let registered = node
                 .multisig(account)
                 .await
@@ -340,13 +362,7 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
                     registered.balance
                 );
             }
-            let call = PartialCall::new(
-                chain_id,
-                policy,
-                registered.nonce,
-                MultisigAction::Transfer { to, amount },
-                memo.clone(),
-            )?;
+            let call = PartialCall::new(chain_id, policy, registered.nonce, action, memo.clone())?;
             write_call(out, &call)?;
             println!("{}", describe(&call));
             println!("written to {}", out.display());
