@@ -164,7 +164,11 @@ async fn a_merge_pays_the_claimant_once() {
     assert_eq!(status, 202, "{text}");
     let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["outcome"]["action"], "approved", "{text}");
-    let tx: Hash = answer["outcome"]["transaction"].as_str().unwrap().parse().unwrap();
+    let tx: Hash = answer["outcome"]["transaction"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     let receipt: ReceiptJson = wait_until(&node, |http| async move {
         http.request::<ReceiptJson, _>("tx_getReceipt", rpc_params![tx])
             .await
