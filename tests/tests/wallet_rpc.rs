@@ -120,6 +120,25 @@ async fn the_node_serves_its_wallet_to_token_holders() {
         Amount::from_base_units(250_000_000),
         "exactly one send paid"
     );
+    // The wallet CLI's history (same mnemonic) finds the send, with its receipt.
+    let (ok, out, err) = run_binary(
+        "rustchain-wallet",
+        &[
+            "--rpc",
+            &node.http_url(),
+            "--dev",
+            "history",
+            "--count",
+            "1",
+        ],
+    );
+    assert!(ok, "{err}");
+    assert!(
+        out.lines().any(|l| l.contains("out   2.5 RTC to")
+            && l.contains(&sent.hash.to_string())
+            && l.contains("success")),
+        "{out}"
+    );
     // The log never holds the token or the password.
     drop(holder);
     let logs: Vec<String> = node.logs.try_iter().collect();

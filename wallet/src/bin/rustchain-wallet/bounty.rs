@@ -164,7 +164,7 @@ fn address(text: &str, kind: NetworkKind) -> anyhow::Result<Address> {
 
 fn print_bounty(b: &BountyJson) {
     println!(
-        "bounty {}: {} [{}]\n  {}\n  amount {} RTC, deadline block {}, sponsor {}, approvers {}",
+        "bounty {}: {} [{}]\n  {}\n  amount {}, deadline block {}, sponsor {}, approvers {}",
         b.id, b.title, b.status, b.url, b.amount, b.deadline, b.sponsor, b.approvers
     );
     if let Some(claim) = b.paid_claim {
@@ -283,7 +283,7 @@ pub async fn run(cli: &Cli, command: &BountyCommand) -> anyhow::Result<()> {
             let claims = node.bounty_claims(*bounty).await?;
             for c in claims {
                 println!(
-                    "  claim {} [{}] by {} for {}, bond {} RTC, expires at block {}{}",
+                    "  claim {} [{}] by {} for {}, bond {}, expires at block {}{}",
                     c.id,
                     c.status,
                     c.claimer,

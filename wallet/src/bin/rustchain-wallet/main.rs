@@ -1,6 +1,7 @@
 //! The `rustchain-wallet` CLI.
 
 mod bounty;
+mod history;
 mod keys;
 mod multisig;
 mod policy_cmd;
@@ -91,6 +92,16 @@ enum Command {
     Policy {
         #[command(subcommand)]
         command: policy_cmd::PolicyCommand,
+    },
+    /// The wallet's transactions (sent, received, calls) in the last blocks, with their
+    /// receipts: scans the blocks, since the node keeps no index by address.
+    History {
+        /// How many of the latest blocks to scan (at most 100,000).
+        #[arg(long, default_value_t = 1_000)]
+        blocks: u64,
+        /// How many derived addresses count as this wallet's.
+        #[arg(long, default_value_t = 20)]
+        count: u32,
     },
     /// Estimate the fee for the next blocks from recent blocks and the node's mempool.
     Fee,
@@ -244,6 +255,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Policy { command } => policy_cmd::run(&cli, command)?,
         Command::Bounty { command } => bounty::run(&cli, command).await?,
+        Command::History { blocks, count } => history::run(&cli, *blocks, *count).await?,
         Command::Btc(command) => {
             rustchain_wallet::btc::cli::run(command.clone(), cli.account, || {
                 Ok(load_wallet(&cli)?.into_seed())
