@@ -204,7 +204,7 @@ fn bench_payout(c: &mut Criterion) {
     g.sampling_mode(SamplingMode::Flat);
     g.sample_size(10);
     g.warm_up_time(Duration::from_millis(1));
-    g.measurement_time(Duration::from_secs(30));
+    g.measurement_time(Duration::from_secs(20));
     g.bench_function("payout/webhook_to_finalized/slot_ms=1000", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
