@@ -196,20 +196,8 @@ impl MergeHandler for BountyMergeHandler {
                         format!("{what}: {e}"),
                     ));
                 }
-                let call_nonce = self
-                    .ctx
-                    .chain
-                    .account(&bounty.approvers, None)
-                    .map_err(fail)?
-                    .nonce;
-                let mut call = PartialCall::new(
-                    chain_id,
-                    policy.clone(),
-                    call_nonce,
-                    MultisigAction::BountyApprove { claim: claim.id },
-                    format!("merged {} (delivery {})", pr.url, pr.delivery),
-                )
-                .map_err(fail)?;
+                let mut call =
+                    self.approval_call(policy.clone(), &bounty.approvers, &claim, &pr)?;
                 wallet
                     .approve_multisig(&mut call, None, now)
                     .map_err(fail)?;
@@ -237,6 +225,25 @@ impl MergeHandler for BountyMergeHandler {
 }
 
 impl BountyMergeHandler {
+    /// A new call of the multisig `approvers` approving `claim`, at the account's nonce.
+    fn approval_call(
+        &self,
+        policy: rustchain_primitives::MultisigPolicy,
+        approvers: &Address,
+        claim: &Claim,
+        pr: &MergedPullRequest,
+    ) -> Result<PartialCall, HandlerError> {
+        let nonce = self.ctx.chain.account(approvers, None).map_err(fail)?.nonce;
+        PartialCall::new(
+            self.ctx.chain.genesis().chain_id.clone(),
+            policy,
+            nonce,
+            MultisigAction::BountyApprove { claim: claim.id },
+            format!("merged {} (delivery {})", pr.url, pr.delivery),
+        )
+        .map_err(fail)
+    }
+
     /// Without a key to finish the approval: for a multisig approver, write the (partially
     /// signed) call for the others; otherwise say whose key is needed.
     fn prepare_or_give_up(
@@ -261,17 +268,7 @@ impl BountyMergeHandler {
         };
         let call = match call {
             Some(c) => c,
-            None => {
-                let nonce = self.ctx.chain.account(approvers, None).map_err(fail)?.nonce;
-                PartialCall::new(
-                    self.ctx.chain.genesis().chain_id.clone(),
-                    policy,
-                    nonce,
-                    MultisigAction::BountyApprove { claim: claim.id },
-                    format!("merged {} (delivery {})", pr.url, pr.delivery),
-                )
-                .map_err(fail)?
-            }
+            None => self.approval_call(policy, approvers, claim, pr)?,
         };
         std::fs::create_dir_all(&self.pending_dir).map_err(fail)?;
         let path = self.pending_dir.join(format!("claim-{}.rtcms", claim.id));

@@ -9,6 +9,8 @@
 //! - [`openrpc`]: the OpenRPC document served by `rpc.discover`.
 //! - [`server`]: the implementation and [`server::start`].
 //! - `bounty`: the bounty board's `bounty_*` methods.
+//! - [`webhook`]: the GitHub webhook receiver; [`bounty_webhook`]: what a merged pull request
+//!   does (pays the claim that submitted it).
 //! - [`wallet`]: the embedded wallet's `wallet_*` methods and their access rules.
 //! - [`webhook`]: `POST /webhooks/github` on the same server: verified, de-duplicated merged
 //!   pull requests handed to a [`webhook::MergeHandler`].

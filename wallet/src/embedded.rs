@@ -19,7 +19,7 @@ use rustchain_primitives::{Address, Amount, ChainId, KeyPair, MultisigPolicy};
 use crate::accounts::{DerivedAddress, HdWallet};
 use crate::keystore::{Keystore, KeystoreError, Metadata, SecretString, UnlockedKeystore};
 use crate::multisig::{PartialCall, PartialCallError};
-use crate::policy::{multisig_spend, PolicyState, PolicyStateError, PolicyViolation, Spend};
+use crate::policy::{multisig_spend, PolicyState, PolicyStateError, PolicyViolation};
 
 /// How many addresses of the account are searched for a key (the BIP-44 gap limit).
 pub const KEY_SEARCH_LIMIT: u32 = crate::accounts::GAP_LIMIT;
@@ -153,41 +153,21 @@ impl EmbeddedWallet {
         now_ms: u64,
     ) -> Result<KeyPair, EmbeddedError> {
         let key = self.hd.key(from_index)?;
-        let mut state = PolicyState::load(&self.keystore)?;
-        state.rules.check(
-            &Spend {
-                to,
-                amount,
-                approvals: None,
-            },
-            now_ms,
-            &state.history(),
-        )?;
-        state.record(now_ms, amount);
-        state.store(&mut self.keystore)?;
+        self.authorize_payout(to, amount, now_ms)?;
         Ok(key)
     }
 
-    /// Checks a bounty payout this wallet is about to approve (`amount` to `claimant`) against
-    /// the policy, as a spend, and records it: an operator's limits and lists bound what the
-    /// node approves automatically.
+    /// Checks a spend this wallet is about to make or approve (`amount` to `to`; for a bounty
+    /// approval, the payout to the claimant) against the policy, and records it: an operator's
+    /// limits and lists bound what the node signs automatically.
     pub fn authorize_payout(
         &mut self,
-        claimant: Address,
+        to: Address,
         amount: Amount,
         now_ms: u64,
     ) -> Result<(), EmbeddedError> {
         let mut state = PolicyState::load(&self.keystore)?;
-        state.rules.check(
-            &Spend {
-                to: claimant,
-                amount,
-                approvals: None,
-            },
-            now_ms,
-            &state.history(),
-        )?;
-        state.record(now_ms, amount);
+        state.authorize_spend(to, amount, now_ms)?;
         state.store(&mut self.keystore)?;
         Ok(())
     }
@@ -213,18 +193,12 @@ impl EmbeddedWallet {
             None => self.signer_key(call.policy())?,
         };
         let mut state = PolicyState::load(&self.keystore)?;
-        let spent = match multisig_spend(&call.call().action) {
-            Some((to, amount)) => {
-                state
-                    .rules
-                    .check_approval(to, amount, now_ms, &state.history())?;
-                Some(amount)
-            }
-            None => None,
-        };
+        let spend = multisig_spend(&call.call().action);
+        if let Some((to, amount)) = spend {
+            state.authorize_approval(to, amount, now_ms)?;
+        }
         let signer = call.sign(&key)?;
-        if let Some(amount) = spent {
-            state.record(now_ms, amount);
+        if spend.is_some() {
             state.store(&mut self.keystore)?;
         }
         Ok(signer)

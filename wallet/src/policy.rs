@@ -318,6 +318,38 @@ impl PolicyState {
         self.recent.push((now_ms, amount.base_units()));
     }
 
+    /// Checks a single-key spend of `amount` to `to` at `now_ms` and, when allowed, records it
+    /// (the caller saves the keystore).
+    pub fn authorize_spend(
+        &mut self,
+        to: Address,
+        amount: Amount,
+        now_ms: u64,
+    ) -> Result<(), PolicyViolation> {
+        let spend = Spend {
+            to,
+            amount,
+            approvals: None,
+        };
+        self.rules.check(&spend, now_ms, &self.history())?;
+        self.record(now_ms, amount);
+        Ok(())
+    }
+
+    /// Checks this wallet's approval of a multisig spend ([`SpendingPolicy::check_approval`])
+    /// and, when allowed, records it (the caller saves the keystore).
+    pub fn authorize_approval(
+        &mut self,
+        to: Address,
+        amount: Amount,
+        now_ms: u64,
+    ) -> Result<(), PolicyViolation> {
+        self.rules
+            .check_approval(to, amount, now_ms, &self.history())?;
+        self.record(now_ms, amount);
+        Ok(())
+    }
+
     /// What was spent in the 24 hours before `now_ms`.
     pub fn spent_last_day(&self, now_ms: u64) -> Amount {
         let since = now_ms.saturating_sub(DAY_MS);

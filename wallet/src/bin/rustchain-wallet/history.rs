@@ -8,7 +8,6 @@
 
 use std::collections::BTreeSet;
 
-use rustchain_primitives::NetworkKind;
 use rustchain_rpc_types::{BlockTransactions, PayloadJson};
 
 use crate::{connect, Cli};
@@ -80,12 +79,7 @@ pub async fn run(cli: &Cli, blocks: u64, count: u32) -> anyhow::Result<()> {
         }
     }
     println!(
-        "{found} transaction(s) of this wallet's first {count} addresses in blocks {first}..={head} ({})",
-        match kind {
-            NetworkKind::Main => "main",
-            NetworkKind::Test => "test",
-            NetworkKind::Dev => "dev",
-        }
+        "{found} transaction(s) of this wallet's first {count} addresses in blocks {first}..={head}"
     );
     Ok(())
 }

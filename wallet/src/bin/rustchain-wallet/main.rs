@@ -381,20 +381,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // The spending policy of a keystore wallet applies before anything is signed.
             if let Some(keystore) = keystore.as_mut() {
                 let mut state = rustchain_wallet::policy::PolicyState::load(keystore)?;
-                let now = rustchain_wallet::policy::now_ms();
                 state
-                    .rules
-                    .check(
-                        &rustchain_wallet::policy::Spend {
-                            to,
-                            amount,
-                            approvals: None,
-                        },
-                        now,
-                        &state.history(),
-                    )
+                    .authorize_spend(to, amount, rustchain_wallet::policy::now_ms())
                     .context("refused by this wallet's spending policy")?;
-                state.record(now, amount);
                 state.store(keystore)?;
             }
             let key = wallet.key(*from_index)?;

@@ -379,13 +379,10 @@ pub async fn run(cli: &Cli, command: &MultisigCommand) -> anyhow::Result<()> {
             let mut policy = None;
             if let Some(keystore) = keystore.as_ref() {
                 let mut state = PolicyState::load(keystore)?;
-                let now = now_ms();
                 if let Some((to, amount)) = multisig_spend(&call.call().action) {
                     state
-                        .rules
-                        .check_approval(to, amount, now, &state.history())
+                        .authorize_approval(to, amount, now_ms())
                         .context("refused by this wallet's spending policy")?;
-                    state.record(now, amount);
                 }
                 policy = Some(state);
             }
