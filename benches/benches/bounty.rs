@@ -12,19 +12,17 @@
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode};
-use hmac::{Hmac, Mac};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
 use rustchain_genesis::{dev_account_key, dev_genesis, DEV_MNEMONIC};
 use rustchain_primitives::{Amount, Hash, KeyPair, TxBody, TxPayload};
 use rustchain_rpc_types::{ClaimJson, ReceiptJson, SubmitJson};
-use rustchain_tests::{wait_for_receipt, wait_until, NodeProcess};
+use rustchain_tests::{
+    deliver_pull_request, github_signature, wait_for_receipt, wait_until, NodeProcess,
+};
 use rustchain_wallet::keystore::{
     KdfParams, Keystore, Metadata, NewWallet, SecretString, WalletData,
 };
-use sha2::Sha256;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 const SECRET: &str = "bench webhook secret";
 const BOUNTIES: u64 = 24;
@@ -169,20 +167,10 @@ async fn deliver(node: &NodeProcess, delivery: &str, k: u64) -> Hash {
         "repository": {"full_name": "rustchain/node"},
     }))
     .unwrap();
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(SECRET.as_bytes()).unwrap();
-    mac.update(&body);
-    let signature = hex::encode(mac.finalize().into_bytes());
-    let mut stream = TcpStream::connect(node.addr).await.unwrap();
-    let head = format!(
-        "POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-GitHub-Event: pull_request\r\nX-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: sha256={signature}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(&body).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
-    let json = answer.split_once("\r\n\r\n").unwrap().1;
-    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let (status, answer) =
+        deliver_pull_request(node.addr, delivery, &github_signature(SECRET, &body), &body).await;
+    assert_eq!(status, 202, "{answer}");
+    let v: serde_json::Value = serde_json::from_str(&answer).unwrap();
     assert_eq!(v["outcome"]["action"], "approved", "{answer}");
     v["outcome"]["transaction"]
         .as_str()

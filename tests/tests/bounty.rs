@@ -7,20 +7,17 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use hmac::{Hmac, Mac};
 use jsonrpsee::core::client::ClientT;
 use jsonrpsee::rpc_params;
 use rustchain_genesis::{dev_account_key, DEV_MNEMONIC};
 use rustchain_primitives::{Address, Hash, NetworkKind};
 use rustchain_rpc_types::{AccountJson, BountyJson, ClaimJson, ReceiptJson};
-use rustchain_tests::{run_binary, wait_for_height, wait_until, NodeProcess};
-use sha2::Sha256;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use rustchain_tests::{
+    deliver_pull_request, github_signature, run_binary, wait_for_height, wait_until, NodeProcess,
+};
 
 const SECRET: &str = "webhook secret for the test";
 const REPO: &str = "rustchain/node";
@@ -36,29 +33,6 @@ fn wallet(url: &str, args: &[&str]) -> String {
     let (ok, out, err) = run_binary("rustchain-wallet", &all);
     assert!(ok, "rustchain-wallet {args:?}: {out}{err}");
     out
-}
-
-/// POSTs a GitHub delivery; returns the status code and body.
-async fn deliver(addr: SocketAddr, delivery: &str, signature: &str, body: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    let head = format!(
-        "POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-GitHub-Event: pull_request\r\nX-GitHub-Delivery: {delivery}\r\nX-Hub-Signature-256: {signature}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut answer = Vec::new();
-    stream.read_to_end(&mut answer).await.unwrap();
-    let text = String::from_utf8_lossy(&answer).to_string();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
-    (status, body.to_string())
-}
-
-fn sign(secret: &str, body: &[u8]) -> String {
-    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
-    mac.update(body);
-    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
 async fn balance(node: &NodeProcess, address: &str) -> u64 {
@@ -155,12 +129,19 @@ async fn a_merge_pays_the_claimant_once() {
     .unwrap();
 
     // A wrong signature changes nothing.
-    let (status, text) = deliver(node.addr, "d-bad", &sign("not the secret", &body), &body).await;
+    let (status, text) = deliver_pull_request(
+        node.addr,
+        "d-bad",
+        &github_signature("not the secret", &body),
+        &body,
+    )
+    .await;
     assert_eq!(status, 401, "{text}");
 
     // The merge: the node approves with its wallet key and the payout is finalized.
     let merged_at = Instant::now();
-    let (status, text) = deliver(node.addr, "d-1", &sign(SECRET, &body), &body).await;
+    let (status, text) =
+        deliver_pull_request(node.addr, "d-1", &github_signature(SECRET, &body), &body).await;
     assert_eq!(status, 202, "{text}");
     let answer: serde_json::Value = serde_json::from_str(&text).unwrap();
     assert_eq!(answer["outcome"]["action"], "approved", "{text}");
@@ -202,10 +183,12 @@ async fn a_merge_pays_the_claimant_once() {
     assert_eq!(claims[0].status, "approved");
 
     // The same delivery again, and a new delivery of the same merge: nothing more is paid.
-    let (status, text) = deliver(node.addr, "d-1", &sign(SECRET, &body), &body).await;
+    let (status, text) =
+        deliver_pull_request(node.addr, "d-1", &github_signature(SECRET, &body), &body).await;
     assert_eq!(status, 200, "{text}");
     assert!(text.contains("duplicate"), "{text}");
-    let (status, text) = deliver(node.addr, "d-2", &sign(SECRET, &body), &body).await;
+    let (status, text) =
+        deliver_pull_request(node.addr, "d-2", &github_signature(SECRET, &body), &body).await;
     assert_eq!(status, 202, "{text}");
     assert!(text.contains("already_paid"), "{text}");
     let head = rustchain_tests::head(&node).await.head.height;
