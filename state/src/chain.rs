@@ -15,7 +15,6 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 
-use jmt::storage::TreeUpdateBatch;
 use parking_lot::{Mutex, RwLock};
 use rustchain_consensus::rip200::{
     check_attestation, AttestationInvalid, EpochSchedule, ReferenceBlock, Scored,
@@ -141,7 +140,7 @@ pub struct ExecutedBlock {
     pub offences: BTreeSet<Hash>,
     /// RIP-200 records changed.
     pub rip200: Rip200Changes,
-    update: TreeUpdateBatch,
+    update: tree::TreeUpdate,
 }
 
 /// The contents of a block being built, from [`Chain::build`].

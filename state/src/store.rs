@@ -378,38 +378,24 @@ impl StoreBatch<'_> {
     pub fn put_tree_update(
         &mut self,
         height: u64,
-        update: &jmt::storage::TreeUpdateBatch,
+        update: &crate::tree::TreeUpdate,
     ) -> Result<(), StoreError> {
         let nodes = self.store.cf(tables::STATE_NODES)?;
-        for (key, node) in update.node_batch.nodes() {
-            self.batch
-                .put_cf(nodes, codec::encode(key), codec::encode(node));
+        for (key, node) in &update.nodes {
+            self.batch.put_cf(nodes, key, node);
         }
         let values = self.store.cf(tables::STATE_VALUES)?;
         let latest = self.store.cf(tables::STATE_LATEST)?;
-        let keys: Vec<[u8; 32]> = update
-            .node_batch
-            .values()
-            .keys()
-            .map(|(_, key_hash)| key_hash.0)
-            .collect();
+        let keys: Vec<[u8; 32]> = update.values.iter().map(|(key, _)| *key).collect();
         let previous = self.store.latest_values(&keys)?;
-        let undo: UndoRecord = keys.iter().copied().zip(previous).collect();
-        for ((version, key_hash), value) in update.node_batch.values() {
-            let k = tables::state_value_key(&key_hash.0, *version);
-            match value {
-                Some(v) => {
-                    let mut stored = Vec::with_capacity(v.len() + 1);
-                    stored.push(1);
-                    stored.extend_from_slice(v);
-                    self.batch.put_cf(values, k, stored);
-                    self.batch.put_cf(latest, key_hash.0, v);
-                }
-                None => {
-                    self.batch.put_cf(values, k, [0u8]);
-                    self.batch.delete_cf(latest, key_hash.0);
-                }
-            }
+        let undo: UndoRecord = keys.into_iter().zip(previous).collect();
+        for (key_hash, value) in &update.values {
+            let mut stored = Vec::with_capacity(value.len() + 1);
+            stored.push(1);
+            stored.extend_from_slice(value);
+            self.batch
+                .put_cf(values, tables::state_value_key(key_hash, height), stored);
+            self.batch.put_cf(latest, key_hash, value);
         }
         self.put(tables::UNDO, &tables::height_key(height), &undo)
     }

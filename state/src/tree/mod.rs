@@ -4,7 +4,10 @@
 //! by Penumbra and Sovereign): it is versioned (version = block height), so the state at any
 //! stored height can be read and proven, and its proofs show both *inclusion* of a value and
 //! *absence* of a key against the root in a block header, which is what a light client needs.
-//! Writing our own sparse Merkle tree would have bought nothing over it.
+//! jmt reads the tree (roots, proofs, values at a height). A block's update is built by
+//! `tree::update` instead, node for node what jmt's batch insertion builds but about four times
+//! faster, with the subtrees below the root built in parallel; `tree::node` is the stored node
+//! format the two share, byte for byte.
 //!
 //! Keys: an entry's tree key is `tagged_hash("RustChain/state-key", namespace || key)` (see
 //! [`StateKey`]): accounts `0x01`, validator records `0x02`, punished offences `0x03`. Values are
@@ -19,12 +22,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use jmt::storage::{LeafNode, Node, NodeKey, TreeReader, TreeUpdateBatch};
+use jmt::storage::{LeafNode, Node, NodeKey, TreeReader};
 use jmt::{KeyHash, OwnedValue, Sha256Jmt, Version};
 use rustchain_primitives::{codec, Account, Address, Hash, PublicKey, Tag, TaggedHasher};
 
 use crate::store::{Store, StoreError};
 use crate::validators::ValidatorRecord;
+
+mod node;
+mod update;
+
+pub use update::TreeUpdate;
 
 /// An entry of the authenticated state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -145,9 +153,7 @@ pub fn compute_update(
     store: &Store,
     version: Version,
     changes: &StateChanges<'_>,
-) -> Result<(Hash, TreeUpdateBatch), StoreError> {
-    let reader = StoreTreeReader(store);
-    let tree = Sha256Jmt::new(&reader);
+) -> Result<(Hash, TreeUpdate), StoreError> {
     let values =
         changes
             .accounts
@@ -205,21 +211,17 @@ pub fn compute_update(
                     .iter()
                     .map(|(key, value)| (key.key_hash(), value.clone())),
             );
-    // Every value is present (RustChain never deletes a state entry), which is what jmt's batch
-    // insertion needs: it visits each touched node once and hashes each new node once, where
-    // `put_value_set` walks from the root and rehashes the whole path for every key (about 10x
-    // the hashing for a 20,000-key block). Both build the same tree (jmt tests the equality; so
-    // does `batch_and_key_by_key_updates_agree` below). An empty set still needs a new root
-    // version, which only `put_value_set` creates.
-    let values: Vec<(KeyHash, OwnedValue)> = values.collect();
-    let (root, update) = if values.is_empty() {
-        tree.put_value_set(std::iter::empty(), version)
-    } else {
-        tree.batch_put_value_sets(vec![values], None, version)
-            .map(|(roots, update)| (roots[0], update))
+    let values: Vec<([u8; 32], OwnedValue)> = values.map(|(key, value)| (key.0, value)).collect();
+    if values.is_empty() {
+        // Nothing changed: jmt writes the old root again under the new version.
+        let reader = StoreTreeReader(store);
+        let (root, batch) = Sha256Jmt::new(&reader)
+            .put_value_set(std::iter::empty(), version)
+            .map_err(|e| StoreError::Tree(e.to_string()))?;
+        return Ok((Hash(root.0), TreeUpdate::from_jmt(&batch)));
     }
-    .map_err(|e| StoreError::Tree(e.to_string()))?;
-    Ok((Hash(root.0), update))
+    let (root, update) = update::write_version(store, version, values)?;
+    Ok((Hash(root), update))
 }
 
 /// The state changes of one block.
@@ -324,7 +326,9 @@ mod tests {
             )
             .unwrap();
         let mut batch = store.batch();
-        batch.put_tree_update(version, &update).unwrap();
+        batch
+            .put_tree_update(version, &TreeUpdate::from_jmt(&update))
+            .unwrap();
         batch.commit().unwrap();
         Hash(root.0)
     }
