@@ -79,7 +79,8 @@ pub fn import_block(chain: &Chain, block: &Block, now_ms: u64) -> Result<ChainHe
 
 /// The second half of [`import_block`], for a caller that has already checked the header and
 /// body of `block` against the current head (with the active validators at the head): verifies
-/// the transaction signatures in parallel with execution, compares the roots and commits.
+/// the transaction signatures in parallel with execution and the preparation of the block's
+/// write (roots compared, batch built), then writes it once every signature verified.
 /// `verified[i]` set means transaction `i`'s exact bytes (its id covers the signature) were
 /// already verified, e.g. at mempool admission, and are not verified again.
 pub fn execute_and_commit(
@@ -91,19 +92,20 @@ pub fn execute_and_commit(
         proposer: block.header.proposer,
         slot: block.header.slot,
     };
-    let (verified, executed) = rayon::join(
+    let (verified, prepared) = rayon::join(
         || verify_unverified(&block.transactions, verified),
         || {
-            chain.execute(
+            let executed = chain.execute(
                 &context,
                 &block.transactions,
                 &block.attestations,
                 &block.evidence,
-            )
+            )?;
+            chain.prepare_commit(block, executed)
         },
     );
     verified.map_err(|(index, error)| ImportError::Signature { index, error })?;
-    Ok(chain.commit(block, executed?)?)
+    Ok(chain.write_commit(prepared?)?)
 }
 
 #[cfg(test)]

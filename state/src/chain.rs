@@ -322,6 +322,17 @@ pub struct Chain {
     commit_lock: Mutex<()>,
 }
 
+/// A block checked against the head with its write batch built: see
+/// [`Chain::prepare_commit`].
+#[derive(Debug)]
+pub struct PreparedCommit<'a> {
+    batch: crate::store::StoreBatch<'a>,
+    /// The head it was prepared on.
+    parent: Hash,
+    /// The head it becomes.
+    head: ChainHead,
+}
+
 impl Chain {
     /// Opens the chain at `path`, writing the genesis block if the store is new.
     pub fn open(path: &Path, genesis: Genesis) -> Result<Chain, ChainError> {
@@ -779,9 +790,21 @@ impl Chain {
         })
     }
 
-    /// Writes `block` with its effects in one synced batch and moves the head to it.
+    /// Writes `block` with its effects in one synced batch and moves the head to it:
+    /// [`Chain::prepare_commit`] then [`Chain::write_commit`].
     pub fn commit(&self, block: &Block, executed: ExecutedBlock) -> Result<ChainHead, ChainError> {
-        let _guard = self.commit_lock.lock();
+        let prepared = self.prepare_commit(block, executed)?;
+        self.write_commit(prepared)
+    }
+
+    /// Checks `block` and its execution against the head (parent, height, state and receipts
+    /// roots) and builds the batch that commits it, writing nothing. An importer does this
+    /// while signatures are still being verified, and writes only once they all verify.
+    pub fn prepare_commit(
+        &self,
+        block: &Block,
+        executed: ExecutedBlock,
+    ) -> Result<PreparedCommit<'_>, ChainError> {
         let head = self.head();
         let hash = block.hash();
         let header = &block.header;
@@ -812,15 +835,41 @@ impl Chain {
         batch.put_block(block, &executed.receipts)?;
         batch.put_tree_update(header.height, &executed.update)?;
         batch.set_head(header.height, hash)?;
-        batch.commit()?;
+        Ok(PreparedCommit {
+            batch,
+            parent: head.hash,
+            head: ChainHead {
+                height: header.height,
+                hash,
+                slot: header.slot,
+                timestamp_ms: header.timestamp_ms,
+                state_root: header.state_root,
+                finalized_height: head.finalized_height,
+                finalized_hash: head.finalized_hash,
+            },
+        })
+    }
+
+    /// Writes a prepared block in one synced batch and moves the head to it. Refused, with
+    /// nothing written, if the head has moved since the block was prepared (its undo record
+    /// and state mirror were read at that head).
+    pub fn write_commit(&self, prepared: PreparedCommit<'_>) -> Result<ChainHead, ChainError> {
+        let _guard = self.commit_lock.lock();
+        let head = self.head();
+        if head.hash != prepared.parent {
+            return Err(ChainError::NotOnHead {
+                hash: prepared.head.hash,
+                height: prepared.head.height,
+                head: head.hash,
+                head_height: head.height,
+            });
+        }
+        prepared.batch.commit()?;
         let new_head = ChainHead {
-            height: header.height,
-            hash,
-            slot: header.slot,
-            timestamp_ms: header.timestamp_ms,
-            state_root: header.state_root,
+            // Finality may have moved while the block was prepared.
             finalized_height: head.finalized_height,
             finalized_hash: head.finalized_hash,
+            ..prepared.head
         };
         *self.head.write() = new_head.clone();
         Ok(new_head)
@@ -1033,6 +1082,34 @@ mod tests {
                 .header
                 .height,
             2
+        );
+    }
+
+    #[test]
+    fn a_prepared_block_is_not_written_once_the_head_has_moved() {
+        let dir = tempfile::tempdir().unwrap();
+        let chain = Chain::open(dir.path(), dev_genesis().validate().unwrap()).unwrap();
+        let (first, first_executed) = block_on_head(&chain, vec![transfer(0, 0, 5)]);
+        let (rival, rival_executed) = block_on_head(&chain, vec![transfer(1, 0, 7)]);
+        let prepared = chain.prepare_commit(&first, first_executed).unwrap();
+        let rival_head = chain.commit(&rival, rival_executed).unwrap();
+        assert!(matches!(
+            chain.write_commit(prepared),
+            Err(ChainError::NotOnHead { .. })
+        ));
+        assert_eq!(chain.head(), rival_head);
+        assert!(chain
+            .store()
+            .tx_location(&first.transactions[0].hash())
+            .unwrap()
+            .is_none());
+        assert_eq!(
+            chain
+                .account(&first.transactions[0].body.sender_address(), None)
+                .unwrap()
+                .nonce,
+            0,
+            "nothing of the prepared block was written"
         );
     }
 

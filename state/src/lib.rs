@@ -22,7 +22,9 @@ pub mod tables;
 pub mod tree;
 pub mod validators;
 
-pub use chain::{BlockContext, BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock};
+pub use chain::{
+    BlockContext, BuiltBlock, Chain, ChainError, ChainHead, ExecutedBlock, PreparedCommit,
+};
 pub use execution::{
     check_multisig_call, execute_block, execute_transactions, precheck_transaction,
     BlockAttestations, BlockExecutionError, BlockExecutor, EvidenceRules, ExecutionOutput,
