@@ -11,8 +11,8 @@ use std::path::Path;
 
 use borsh::{BorshDeserialize, BorshSerialize};
 use rocksdb::{
-    ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode, Options, WriteBatch,
-    WriteOptions, DB,
+    BlockBasedOptions, Cache, ColumnFamily, ColumnFamilyDescriptor, Direction, IteratorMode,
+    Options, WriteBatch, WriteOptions, DB,
 };
 use rustchain_primitives::{
     codec, Attestation, Block, BlockHeader, Evidence, FinalityCertificate, Hash, Receipt,
@@ -76,6 +76,23 @@ pub struct Store {
     db: DB,
 }
 
+/// The block cache all tables share.
+const BLOCK_CACHE_BYTES: usize = 256 << 20;
+
+/// Options of every table: data blocks in the shared cache, and whole-key Bloom filters (kept
+/// in the cache too), so a point read of an absent key (a new account, a new tree node) skips
+/// the files that cannot hold it.
+fn table_options(cache: &Cache) -> Options {
+    let mut table = BlockBasedOptions::default();
+    table.set_block_cache(cache);
+    table.set_bloom_filter(10.0, false);
+    table.set_cache_index_and_filter_blocks(true);
+    table.set_pin_l0_filter_and_index_blocks_in_cache(true);
+    let mut opts = Options::default();
+    opts.set_block_based_table_factory(&table);
+    opts
+}
+
 fn decode_stored<T: BorshDeserialize>(table: &'static str, bytes: &[u8]) -> Result<T, StoreError> {
     // Stored values were written by us; the limit only guards against a damaged file.
     codec::decode(bytes, usize::MAX).map_err(|e| StoreError::Corrupt {
@@ -92,9 +109,10 @@ impl Store {
         opts.create_missing_column_families(true);
         opts.increase_parallelism(2);
         opts.set_keep_log_file_num(4);
+        let cache = Cache::new_lru_cache(BLOCK_CACHE_BYTES);
         let cfs = tables::ALL
             .iter()
-            .map(|name| ColumnFamilyDescriptor::new(*name, Options::default()));
+            .map(|name| ColumnFamilyDescriptor::new(*name, table_options(&cache)));
         let db = DB::open_cf_descriptors(&opts, path, cfs)?;
         let store = Store { db };
         match store.get(tables::METADATA, meta::SCHEMA_VERSION)? {
