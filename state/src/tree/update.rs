@@ -87,13 +87,13 @@ pub(crate) fn write_version(
     version: u64,
     mut values: Vec<([u8; 32], Vec<u8>)>,
 ) -> Result<([u8; 32], TreeUpdate), StoreError> {
-    // A key written twice keeps its last value (as jmt's ordered map would): a stable sort keeps
-    // them in order, and the reversed dedup keeps the last.
     if values.is_empty() {
         return Err(StoreError::Tree(
             "a tree version needs at least one entry written".into(),
         ));
     }
+    // A key written twice keeps its last value (as jmt's ordered map would): a stable sort keeps
+    // them in order, and the reversed dedup keeps the last.
     values.sort_by_key(|(key, _)| *key);
     values.reverse();
     values.dedup_by(|later, earlier| later.0 == earlier.0);
