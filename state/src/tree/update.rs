@@ -46,16 +46,6 @@ pub struct TreeUpdate {
 }
 
 impl TreeUpdate {
-    /// Number of new nodes.
-    pub fn node_count(&self) -> usize {
-        self.nodes.len()
-    }
-
-    /// Number of entries written.
-    pub fn value_count(&self) -> usize {
-        self.values.len()
-    }
-
     /// The writes of a jmt update (which never deletes here: a deleted entry would read as an
     /// empty value).
     pub(crate) fn from_jmt(batch: &jmt::storage::TreeUpdateBatch) -> TreeUpdate {
