@@ -7,16 +7,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use proptest::prelude::*;
 use rustchain_genesis::{dev_account_key, dev_genesis, dev_validator_key};
-use rustchain_primitives::block::HEADER_VERSION;
 use rustchain_primitives::bounty::bounty_expiry_receipt_id;
-use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::receipt::FailureReason;
 use rustchain_primitives::{
-    escrow_address, Address, Amount, Block, BlockHeader, Bounty, BountyParams, BountyStatus, Claim,
-    ClaimStatus, Event, Hash, KeyPair, MultisigAction, MultisigApproval, MultisigCall,
-    MultisigPolicy, NetworkKind, Receipt, Signature, Transaction, TxBody, TxPayload, TxStatus,
+    escrow_address, Address, Amount, Block, Bounty, BountyParams, BountyStatus, Claim, ClaimStatus,
+    Event, KeyPair, MultisigAction, MultisigApproval, MultisigCall, MultisigPolicy, NetworkKind,
+    Receipt, Transaction, TxBody, TxPayload, TxStatus,
 };
 use rustchain_state::bounty::{audit, BountyAudit};
 use rustchain_state::{BlockContext, Chain, StateReader};
@@ -56,47 +56,21 @@ impl Net {
     /// invariants afterwards.
     fn block(&mut self, txs: Vec<Transaction>) -> Vec<Receipt> {
         self.slot += 1;
-        let proposer = dev_validator_key(0).unwrap();
         let count = txs.len();
         let built = self
             .chain
-            .build(
-                &BlockContext {
-                    proposer: proposer.public_key(),
-                    slot: self.slot,
-                },
-                txs,
-                vec![],
-                vec![],
-            )
+            .build(&common::context(self.slot), txs, vec![], vec![])
             .unwrap();
         assert!(built.left_out.is_empty(), "left out: {:?}", built.left_out);
         assert_eq!(built.transactions.len(), count);
-        let head = self.chain.head();
-        let g = self.chain.genesis();
-        let ids: Vec<Hash> = built.transactions.iter().map(Transaction::hash).collect();
-        let mut header = BlockHeader {
-            version: HEADER_VERSION,
-            height: built.executed.height,
-            slot: self.slot,
-            timestamp_ms: g.genesis_time_ms + self.slot * g.slot_duration_ms,
-            parent_hash: head.hash,
-            transactions_root: merkle_root(&ids),
-            attestations_root: merkle_root(&[]),
-            evidence_root: merkle_root(&[]),
-            state_root: built.executed.state_root,
-            receipts_root: built.executed.receipts_root,
-            proposer: proposer.public_key(),
-            signature: Signature::EMPTY,
-        };
-        header.sign(&g.chain_id, &proposer);
         let receipts = built.executed.receipts.clone();
-        let block = Block {
-            header,
-            transactions: built.transactions,
-            attestations: vec![],
-            evidence: vec![],
-        };
+        let block = common::seal(
+            &self.chain,
+            self.slot,
+            &built.executed,
+            built.transactions,
+            vec![],
+        );
         self.chain.commit(&block, built.executed).unwrap();
         self.blocks.push(block);
         self.audit();

@@ -3,17 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use rustchain_consensus::rip200::{settle, AttestationInvalid, EpochEntry, EpochSchedule};
 use rustchain_genesis::{dev_genesis, dev_validator_key, Genesis};
 use rustchain_primitives::attestation::{
     CacheLevel, CpuidEvidence, PlatformEvidence, TimingEvidence,
 };
-use rustchain_primitives::block::HEADER_VERSION;
-use rustchain_primitives::merkle::merkle_root;
 use rustchain_primitives::receipt::settlement_receipt_id;
 use rustchain_primitives::{
-    Address, Amount, Arch, Attestation, AttestationBody, AttestationMode, Block, BlockHeader,
-    Checkpoint, Event, HardwareEvidence, Hash, KeyPair, PublicKey, Signature,
+    Address, Amount, Arch, Attestation, AttestationBody, AttestationMode, Block, Checkpoint, Event,
+    HardwareEvidence, Hash, KeyPair, PublicKey,
 };
 use rustchain_state::execution::StateReader;
 use rustchain_state::rip200::epoch_miners;
@@ -90,35 +90,8 @@ fn attest(chain: &Chain, key: &KeyPair, cores: u32, reference_height: u64) -> At
 
 /// Executes and commits a block at `slot` on the head with `attestations`.
 fn commit(chain: &Chain, slot: u64, attestations: Vec<Attestation>) -> Result<Block, ChainError> {
-    let proposer = dev_validator_key(0).unwrap();
-    let head = chain.head();
-    let context = BlockContext {
-        proposer: proposer.public_key(),
-        slot,
-    };
-    let executed = chain.execute(&context, &[], &attestations, &[])?;
-    let ids: Vec<Hash> = attestations.iter().map(Attestation::hash).collect();
-    let mut header = BlockHeader {
-        version: HEADER_VERSION,
-        height: executed.height,
-        slot,
-        timestamp_ms: chain.genesis().genesis_time_ms + slot * chain.genesis().slot_duration_ms,
-        parent_hash: head.hash,
-        transactions_root: merkle_root(&[]),
-        attestations_root: merkle_root(&ids),
-        evidence_root: merkle_root(&[]),
-        state_root: executed.state_root,
-        receipts_root: executed.receipts_root,
-        proposer: proposer.public_key(),
-        signature: Signature::EMPTY,
-    };
-    header.sign(&chain.genesis().chain_id, &proposer);
-    let block = Block {
-        header,
-        transactions: vec![],
-        attestations,
-        evidence: vec![],
-    };
+    let executed = chain.execute(&common::context(slot), &[], &attestations, &[])?;
+    let block = common::seal(chain, slot, &executed, vec![], attestations);
     chain.commit(&block, executed)?;
     Ok(block)
 }
